@@ -1,0 +1,60 @@
+"""biomed_vital: clinician-aligned biomedical visual instruction data and VLM tuning.
+
+The public API is loaded lazily so that ``import biomed_vital`` stays fast and does not
+import torch, transformers or trl. Each public name is resolved from its module the first
+time it is used::
+
+    >>> import biomed_vital
+    >>> figures = biomed_vital.load_demo_figures()   # imports biomed_vital.data only now
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0.dev0"
+
+# public name -> module that defines it
+_LAZY_ATTRIBUTES: dict[str, str] = {
+    # data layer
+    "load_figures": "biomed_vital.data",
+    "load_demo_figures": "biomed_vital.data",
+    "load_image": "biomed_vital.data",
+    "modality_from_domain": "biomed_vital.data",
+    "conversations_to_messages": "biomed_vital.data",
+    "messages_to_conversations": "biomed_vital.data",
+    "to_llava_json": "biomed_vital.data",
+    "FigureLoadError": "biomed_vital.data",
+}
+
+_LAZY_SUBMODULES = {"data", "generation", "preferences", "selection", "tuning", "evaluation", "testing", "hub", "cli"}
+
+__all__ = sorted([*_LAZY_ATTRIBUTES, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_ATTRIBUTES:
+        value = getattr(importlib.import_module(_LAZY_ATTRIBUTES[name]), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'biomed_vital' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY_ATTRIBUTES, *_LAZY_SUBMODULES})
+
+
+if TYPE_CHECKING:  # static type checkers and IDEs see the real objects
+    from biomed_vital.data import (  # noqa: F401
+        FigureLoadError,
+        conversations_to_messages,
+        load_demo_figures,
+        load_figures,
+        load_image,
+        messages_to_conversations,
+        modality_from_domain,
+        to_llava_json,
+    )
