@@ -1,0 +1,53 @@
+"""Preference data for the selection model: clinician judgements and judge-score pairs.
+
+``PreferenceDataset`` builds the *preferences* columns (``chosen_text``/``rejected_text``,
+``chosen_image``/``rejected_image``, ``weight``, ``source``, ...) as a ``datasets.Dataset``
+from clinician annotations and from judge scores, and mixes the two. Every text goes through
+:func:`format_selector_text`, the single layout the selector reads.
+
+Names are loaded lazily; importing this package does not import torch.
+
+Example:
+    >>> from biomed_vital.preferences import format_selector_text, qa_pairs
+    >>> pairs = qa_pairs([{"role": "user", "content": "What modality?"},
+    ...                   {"role": "assistant", "content": "CT."}])
+    >>> print(format_selector_text("Head CT.", [], *pairs[0]))
+    Caption: Head CT.
+    Question: What modality?
+    Answer: CT.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_LAZY_ATTRIBUTES: dict[str, str] = {
+    "DEFAULT_MAX_MENTIONS": "biomed_vital.preferences.text",
+    "format_selector_text": "biomed_vital.preferences.text",
+    "message_text": "biomed_vital.preferences.text",
+    "qa_pairs": "biomed_vital.preferences.text",
+}
+
+__all__ = sorted(_LAZY_ATTRIBUTES)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_ATTRIBUTES:
+        value = getattr(importlib.import_module(_LAZY_ATTRIBUTES[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'biomed_vital.preferences' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY_ATTRIBUTES})
+
+
+if TYPE_CHECKING:
+    from biomed_vital.preferences.text import (  # noqa: F401
+        DEFAULT_MAX_MENTIONS,
+        format_selector_text,
+        message_text,
+        qa_pairs,
+    )
