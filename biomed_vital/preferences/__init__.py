@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 _LAZY_ATTRIBUTES: dict[str, str] = {
     "DEFAULT_MAX_MENTIONS": "biomed_vital.preferences.text",
+    "format_selector_conversation": "biomed_vital.preferences.text",
     "format_selector_text": "biomed_vital.preferences.text",
     "message_text": "biomed_vital.preferences.text",
     "qa_pairs": "biomed_vital.preferences.text",
@@ -47,6 +48,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from biomed_vital.preferences.text import (  # noqa: F401
         DEFAULT_MAX_MENTIONS,
+        format_selector_conversation,
         format_selector_text,
         message_text,
         qa_pairs,

@@ -13,7 +13,13 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["DEFAULT_MAX_MENTIONS", "format_selector_text", "message_text", "qa_pairs"]
+__all__ = [
+    "DEFAULT_MAX_MENTIONS",
+    "format_selector_conversation",
+    "format_selector_text",
+    "message_text",
+    "qa_pairs",
+]
 
 DEFAULT_MAX_MENTIONS = 3
 
@@ -67,6 +73,38 @@ def format_selector_text(
         Question: What modality is used?
         Answer: A CT scan.
     """
+    return _layout(caption, mentions, [(question, answer)], max_mentions)
+
+
+def format_selector_conversation(
+    caption: str | None,
+    mentions: Sequence[str] | None,
+    messages: Sequence[Mapping[str, Any]] | None,
+    *,
+    max_mentions: int = DEFAULT_MAX_MENTIONS,
+) -> str:
+    """Lay out a whole candidate conversation as the selector's input text.
+
+    Used where a score belongs to a whole conversation (judge pairs, ``select()``). The header
+    is the one of :func:`format_selector_text`, followed by one ``Question:``/``Answer:`` block
+    per turn, so a single-turn conversation gives exactly ``format_selector_text``'s text.
+
+    Example:
+        >>> messages = [{"role": "user", "content": "What modality?"},
+        ...             {"role": "assistant", "content": "CT."}]
+        >>> format_selector_conversation("Head CT.", [], messages) == format_selector_text(
+        ...     "Head CT.", [], "What modality?", "CT.")
+        True
+    """
+    return _layout(caption, mentions, qa_pairs(messages), max_mentions)
+
+
+def _layout(
+    caption: str | None,
+    mentions: Sequence[str] | str | None,
+    turns: Sequence[tuple[str, str]],
+    max_mentions: int,
+) -> str:
     if max_mentions < 0:
         raise ValueError(f"max_mentions must be >= 0, got {max_mentions}")
     if isinstance(mentions, str):
@@ -75,8 +113,9 @@ def format_selector_text(
     kept_mentions = [m for m in (_clean(x) for x in (mentions or [])) if m][:max_mentions]
     lines = [f"Caption: {_clean(caption)}".rstrip()]
     lines.extend(f"Mention: {mention}" for mention in kept_mentions)
-    lines.append(f"Question: {_clean(question)}".rstrip())
-    lines.append(f"Answer: {_clean(answer)}".rstrip())
+    for question, answer in turns or [("", "")]:
+        lines.append(f"Question: {_clean(question)}".rstrip())
+        lines.append(f"Answer: {_clean(answer)}".rstrip())
     return "\n".join(lines)
 
 

@@ -8,7 +8,12 @@ import sys
 
 import pytest
 
-from biomed_vital.preferences import format_selector_text, message_text, qa_pairs
+from biomed_vital.preferences import (
+    format_selector_conversation,
+    format_selector_text,
+    message_text,
+    qa_pairs,
+)
 
 
 def _demonstrations(path):
@@ -88,3 +93,14 @@ def test_importing_the_package_does_not_import_torch():
     code = "import sys, biomed_vital.preferences as p; p.format_selector_text; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_conversation_layout_repeats_turn_blocks_and_matches_single_turn(clinician_demonstrations_path):
+    record = _demonstrations(clinician_demonstrations_path)[0]
+    caption, turns = record["fig_caption"], record["conversations"]
+    text = format_selector_conversation(caption, [], turns)
+    pairs = qa_pairs(turns)
+    assert text.count("\nQuestion: ") == len(pairs) and text.count("\nAnswer: ") == len(pairs)
+    assert format_selector_conversation(caption, [], turns[:2]) == format_selector_text(
+        caption, [], *pairs[0]
+    )
