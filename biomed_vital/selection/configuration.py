@@ -1,0 +1,94 @@
+"""`SelectorConfig`: the configuration of the selection model (image encoder + text encoder + MLP head)."""
+
+from __future__ import annotations
+
+from huggingface_hub.dataclasses import strict
+from transformers import AutoConfig, PreTrainedConfig
+from transformers.configuration_utils import SubConfigSpec
+
+FEATURE_PARTS = ("img", "txt", "img*txt", "|img-txt|", "img-txt")
+POOLING_CHOICES = ("auto", "pooler", "cls", "mean")
+
+
+@strict
+class SelectorConfig(PreTrainedConfig):
+    """Configuration of a [`SelectorModel`]: two encoder configs plus the options of the scoring head.
+
+    The vision and text encoders can be any Hugging Face configs that `AutoModel.from_config` turns into an
+    encoder (ViT, CLIP / SigLIP vision towers, BERT / PubMedBERT, ...). Each sub-config is saved with its own
+    `model_type`, so a saved selector records exactly which encoders it was built from.
+
+    Args:
+        vision_config: config (or dict with `model_type`) of the image encoder. Defaults to a ViT.
+        text_config: config (or dict with `model_type`) of the text encoder. Defaults to a BERT.
+        projection_dim: size both pooled encoder outputs are projected to before they are combined.
+        head_hidden_size: width of the hidden layers of the MLP head.
+        head_layers: number of hidden layers of the MLP head (0 gives a linear head).
+        head_dropout: dropout inside the head.
+        feature_combination: how image and text features are joined before the head; any of
+            `img`, `txt`, `img*txt`, `|img-txt|`, `img-txt`.
+        normalize_features: L2-normalise the projected features (as CLIP does) before combining them.
+        vision_pooling / text_pooling: `auto` (the encoder's `pooler_output` when it has one, else the first
+            token), `pooler`, `cls` (first token) or `mean` (mask-aware mean over tokens).
+        freeze_vision / freeze_text: keep the encoder weights fixed during training.
+
+    Example:
+        >>> from transformers import BertConfig, ViTConfig
+        >>> config = SelectorConfig(
+        ...     vision_config=ViTConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+        ...                             intermediate_size=64, image_size=32, patch_size=8),
+        ...     text_config=BertConfig(vocab_size=300, hidden_size=32, num_hidden_layers=1,
+        ...                            num_attention_heads=2, intermediate_size=64),
+        ...     projection_dim=16, freeze_vision=True)
+        >>> config.num_labels
+        1
+    """
+
+    model_type = "biomed_vital_selector"
+    sub_configs_defaults = {
+        "vision_config": SubConfigSpec(config_class=AutoConfig, model_type="vit"),
+        "text_config": SubConfigSpec(config_class=AutoConfig, model_type="bert"),
+    }
+
+    vision_config: PreTrainedConfig | dict | None = None
+    text_config: PreTrainedConfig | dict | None = None
+    projection_dim: int = 256
+    head_hidden_size: int = 256
+    head_layers: int = 1
+    head_dropout: float = 0.1
+    feature_combination: list[str] | tuple[str, ...] = ("img", "txt", "img*txt", "|img-txt|")
+    normalize_features: bool = True
+    vision_pooling: str = "auto"
+    text_pooling: str = "cls"
+    freeze_vision: bool = False
+    freeze_text: bool = False
+
+    def __post_init__(self, **kwargs):
+        # A reward model outputs one scalar; RewardTrainer refuses anything else.
+        kwargs.setdefault("num_labels", 1)
+        super().__post_init__(**kwargs)
+        self.feature_combination = list(self.feature_combination)
+
+    def validate_architecture(self):
+        """Check the head options; raises `ValueError` naming the bad option and the allowed values."""
+        unknown = [part for part in self.feature_combination if part not in FEATURE_PARTS]
+        if unknown or not self.feature_combination:
+            raise ValueError(
+                f"feature_combination={list(self.feature_combination)!r} is invalid: use a non-empty list of "
+                f"{list(FEATURE_PARTS)}."
+            )
+        for name in ("vision_pooling", "text_pooling"):
+            if getattr(self, name) not in POOLING_CHOICES:
+                raise ValueError(
+                    f"{name}={getattr(self, name)!r} is invalid: use one of {list(POOLING_CHOICES)}."
+                )
+        if self.projection_dim < 1 or self.head_hidden_size < 1 or self.head_layers < 0:
+            raise ValueError(
+                "projection_dim and head_hidden_size must be >= 1 and head_layers >= 0; got "
+                f"{self.projection_dim}, {self.head_hidden_size}, {self.head_layers}."
+            )
+        if not 0.0 <= self.head_dropout < 1.0:
+            raise ValueError(f"head_dropout must be in [0, 1); got {self.head_dropout}.")
+
+
+__all__ = ["SelectorConfig"]

@@ -1,0 +1,232 @@
+"""`SelectorModel`: scores how good a text (caption + context + question + answer) is for an image.
+
+An image encoder and a text encoder (any Hugging Face encoders, built with `AutoModel`) produce pooled
+features; both are projected to a shared size, combined (`[img, txt, img*txt, |img-txt|]` by default) and an
+MLP head maps the result to one scalar per (image, text) pair. The model returns a
+`SequenceClassifierOutput` with `logits` of shape `(batch, 1)`, which is what `trl.RewardTrainer` expects.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import AutoConfig, AutoModel, PreTrainedConfig, PreTrainedModel
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+from biomed_vital.selection.configuration import SelectorConfig
+
+
+def _encoder_config_and_class(name_or_path: str | os.PathLike, side: str, **load_kwargs: Any):
+    """Resolve the encoder config of one side of a checkpoint and the `AutoModel` class that builds it.
+
+    A dual-encoder checkpoint (CLIP, SigLIP, ...) holds both towers; its `vision_config` / `text_config` is
+    used, so `openai/clip-vit-base-patch16` gives a `CLIPVisionModel` for the image side.
+    """
+    config = AutoConfig.from_pretrained(name_or_path, **load_kwargs)
+    sub_config = getattr(config, f"{side}_config", None)
+    if isinstance(sub_config, PreTrainedConfig) and sub_config is not config:
+        config = sub_config
+    model_class = AutoModel._model_mapping[type(config)]
+    return config, model_class
+
+
+class SelectorModel(PreTrainedModel):
+    """Multimodal reward model that scores (image, text) pairs; the BioMed-VITAL selection model.
+
+    `forward` takes the usual encoder inputs (`pixel_values`, `input_ids`, `attention_mask`) or precomputed
+    pooled encoder features (`image_features`, `text_features`, e.g. from `compute_features`), in which case the
+    encoders are skipped and only the projections and the head run.
+
+    Example:
+        >>> from biomed_vital.testing import tiny_selector
+        >>> model, processor = tiny_selector()
+        >>> from PIL import Image
+        >>> batch = processor(images=[Image.new("RGB", (40, 40))], text=["An example text."], return_tensors="pt")
+        >>> model(**batch).logits.shape
+        torch.Size([1, 1])
+    """
+
+    config_class = SelectorConfig
+    base_model_prefix = "selector"
+    main_input_name = "input_ids"
+    supports_gradient_checkpointing = True
+    _supports_sdpa = True
+
+    def __init__(self, config: SelectorConfig):
+        super().__init__(config)
+        self.vision_model = AutoModel.from_config(config.vision_config)
+        self.text_model = AutoModel.from_config(config.text_config)
+        vision_width = config.vision_config.hidden_size
+        text_width = config.text_config.hidden_size
+        self.vision_projection = nn.Linear(vision_width, config.projection_dim)
+        self.text_projection = nn.Linear(text_width, config.projection_dim)
+
+        layers: list[nn.Module] = []
+        width = config.projection_dim * len(config.feature_combination)
+        for _ in range(config.head_layers):
+            layers += [nn.Linear(width, config.head_hidden_size), nn.GELU(), nn.Dropout(config.head_dropout)]
+            width = config.head_hidden_size
+        layers.append(nn.Linear(width, 1))
+        self.score_head = nn.Sequential(*layers)
+
+        # Some text towers (CLIP's) reject token_type_ids; decide once instead of per call.
+        self._text_takes_token_types = (
+            "token_type_ids" in inspect.signature(self.text_model.forward).parameters
+        )
+        self.post_init()
+        self._apply_freezing()
+
+    # ------------------------------------------------------------------ construction helpers
+    @classmethod
+    def from_encoders(
+        cls,
+        vision_name_or_path: str | os.PathLike,
+        text_name_or_path: str | os.PathLike,
+        **head_kwargs: Any,
+    ) -> SelectorModel:
+        """Build a selector from two pretrained encoder checkpoints (Hub ids or local folders).
+
+        The head is freshly initialised; `head_kwargs` go to `SelectorConfig` (`projection_dim`,
+        `freeze_vision`, ...). Loading keyword arguments such as `revision` or `cache_dir` can be passed as
+        `load_kwargs={...}`. Dual-encoder checkpoints (CLIP, SigLIP) contribute the matching tower.
+
+        Example:
+            >>> model = SelectorModel.from_encoders(                      # doctest: +SKIP
+            ...     "openai/clip-vit-base-patch16",
+            ...     "microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract-fulltext",
+            ...     projection_dim=256, freeze_vision=True)
+        """
+        load_kwargs = dict(head_kwargs.pop("load_kwargs", None) or {})
+        vision_config, vision_class = _encoder_config_and_class(vision_name_or_path, "vision", **load_kwargs)
+        text_config, text_class = _encoder_config_and_class(text_name_or_path, "text", **load_kwargs)
+        vision = vision_class.from_pretrained(vision_name_or_path, config=vision_config, **load_kwargs)
+        text = text_class.from_pretrained(text_name_or_path, config=text_config, **load_kwargs)
+
+        config = SelectorConfig(vision_config=vision.config, text_config=text.config, **head_kwargs)
+        model = cls(config)
+        # Copy weights (rather than adopt the modules) so the selector owns plain encoders of its own class.
+        model.vision_model.load_state_dict(vision.state_dict())
+        model.text_model.load_state_dict(text.state_dict())
+        return model
+
+    def _apply_freezing(self) -> None:
+        self.vision_model.requires_grad_(not self.config.freeze_vision)
+        self.text_model.requires_grad_(not self.config.freeze_text)
+
+    def train(self, mode: bool = True) -> SelectorModel:
+        """Switch train/eval mode; frozen encoders stay in eval mode so their dropout and norms stay fixed."""
+        super().train(mode)
+        if self.config.freeze_vision:
+            self.vision_model.eval()
+        if self.config.freeze_text:
+            self.text_model.eval()
+        return self
+
+    # ------------------------------------------------------------------ encoders
+    @staticmethod
+    def _pool(outputs: Any, strategy: str, attention_mask: torch.Tensor | None) -> torch.Tensor:
+        hidden = outputs.last_hidden_state
+        pooled = getattr(outputs, "pooler_output", None)
+        if strategy == "auto":
+            strategy = "pooler" if pooled is not None else "cls"
+        if strategy == "pooler":
+            if pooled is None:
+                raise ValueError(
+                    "pooling='pooler' but this encoder returns no pooler_output; use 'cls' or 'mean'."
+                )
+            return pooled
+        if strategy == "cls":
+            return hidden[:, 0]
+        if hidden.dim() == 4:  # convolutional encoders: (B, C, H, W)
+            return hidden.mean(dim=(2, 3))
+        if attention_mask is None:
+            return hidden.mean(dim=1)
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+
+    def encode_image(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """Pooled image-encoder features `(batch, vision hidden size)`, before projection.
+
+        Example:
+            >>> features = model.encode_image(batch["pixel_values"])      # doctest: +SKIP
+        """
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.config.freeze_vision):
+            outputs = self.vision_model(pixel_values=pixel_values)
+            return self._pool(outputs, self.config.vision_pooling, None)
+
+    def encode_text(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Pooled text-encoder features `(batch, text hidden size)`, before projection.
+
+        Example:
+            >>> features = model.encode_text(batch["input_ids"], batch["attention_mask"])  # doctest: +SKIP
+        """
+        kwargs: dict[str, Any] = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if token_type_ids is not None and self._text_takes_token_types:
+            kwargs["token_type_ids"] = token_type_ids
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.config.freeze_text):
+            outputs = self.text_model(**kwargs)
+            return self._pool(outputs, self.config.text_pooling, attention_mask)
+
+    def score_features(self, image_features: torch.Tensor, text_features: torch.Tensor) -> torch.Tensor:
+        """Scores `(batch, 1)` from pooled encoder features (the cached-features path).
+
+        Example:
+            >>> scores = model.score_features(torch.randn(4, 32), torch.randn(4, 32))  # doctest: +SKIP
+        """
+        head_dtype = self.vision_projection.weight.dtype
+        image = self.vision_projection(image_features.to(head_dtype))
+        text = self.text_projection(text_features.to(head_dtype))
+        if self.config.normalize_features:
+            image = nn.functional.normalize(image, dim=-1)
+            text = nn.functional.normalize(text, dim=-1)
+        parts = {
+            "img": lambda: image,
+            "txt": lambda: text,
+            "img*txt": lambda: image * text,
+            "|img-txt|": lambda: (image - text).abs(),
+            "img-txt": lambda: image - text,
+        }
+        combined = torch.cat([parts[name]() for name in self.config.feature_combination], dim=-1)
+        return self.score_head(combined)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        pixel_values: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        image_features: torch.Tensor | None = None,
+        text_features: torch.Tensor | None = None,
+        **kwargs: Any,
+    ) -> SequenceClassifierOutput:
+        """Score each (image, text) pair of the batch; `logits` has shape `(batch, 1)`.
+
+        Precomputed `image_features` / `text_features` replace `pixel_values` / `input_ids`. Extra keyword
+        arguments that trainers pass by convention (`use_cache`, `return_dict`, ...) are accepted and ignored.
+
+        Example:
+            >>> out = model(input_ids=ids, attention_mask=mask, pixel_values=pixels)  # doctest: +SKIP
+            >>> out.logits.shape
+            torch.Size([8, 1])
+        """
+        if image_features is None:
+            if pixel_values is None:
+                raise ValueError("SelectorModel needs `pixel_values` or precomputed `image_features`.")
+            image_features = self.encode_image(pixel_values)
+        if text_features is None:
+            if input_ids is None:
+                raise ValueError("SelectorModel needs `input_ids` or precomputed `text_features`.")
+            text_features = self.encode_text(input_ids, attention_mask, token_type_ids)
+        return SequenceClassifierOutput(logits=self.score_features(image_features, text_features))
+
+
+__all__ = ["SelectorModel"]

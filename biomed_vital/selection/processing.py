@@ -1,0 +1,117 @@
+"""`SelectorProcessor`: turns (image, text) pairs into the inputs of a `SelectorModel`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from transformers import BatchFeature, ProcessorMixin
+
+
+class SelectorProcessor(ProcessorMixin):
+    """Pairs a PIL image processor (`ViTImageProcessorPil`, `CLIPImageProcessorPil`, ...) with a tokenizer.
+
+    It saves next to the model (`save_pretrained`) and reloads with `SelectorProcessor.from_pretrained` or
+    `AutoProcessor.from_pretrained` once `biomed_vital` is imported. Text is truncated to the tokenizer's
+    `model_max_length` unless `max_length` is given; images are converted to RGB first, so grayscale scans and
+    RGBA figures work.
+
+    Example:
+        >>> from transformers import ViTImageProcessorPil
+        >>> from biomed_vital.testing import build_tiny_tokenizer
+        >>> processor = SelectorProcessor(ViTImageProcessorPil(size={"height": 32, "width": 32}),
+        ...                               build_tiny_tokenizer())
+        >>> from PIL import Image
+        >>> batch = processor(images=[Image.new("L", (50, 40))], text=["Caption: ..."], return_tensors="pt")
+        >>> sorted(batch)
+        ['attention_mask', 'input_ids', 'pixel_values']
+    """
+
+    def __init__(self, image_processor: Any = None, tokenizer: Any = None, **kwargs: Any):
+        super().__init__(image_processor, tokenizer, **kwargs)
+
+    def __call__(
+        self,
+        images: Any = None,
+        text: str | Sequence[str] | None = None,
+        *,
+        padding: bool | str = True,
+        truncation: bool = True,
+        max_length: int | None = None,
+        return_tensors: str | None = "pt",
+        **kwargs: Any,
+    ) -> BatchFeature:
+        """Tokenize `text` and preprocess `images` (either may be omitted); returns one `BatchFeature`."""
+        if images is None and text is None:
+            raise ValueError("SelectorProcessor needs `images`, `text` or both.")
+        data: dict[str, Any] = {}
+        if text is not None:
+            data.update(
+                self.tokenize(
+                    text,
+                    padding=padding,
+                    truncation=truncation,
+                    max_length=max_length,
+                    return_tensors=return_tensors,
+                    **kwargs,
+                )
+            )
+        if images is not None:
+            data.update(self.preprocess_images(images, return_tensors=return_tensors))
+        return BatchFeature(data=data, tensor_type=return_tensors)
+
+    def tokenize(
+        self,
+        text: str | Sequence[str],
+        *,
+        padding: bool | str = True,
+        truncation: bool = True,
+        max_length: int | None = None,
+        return_tensors: str | None = "pt",
+        **kwargs: Any,
+    ) -> BatchFeature:
+        """Tokenize texts with the selector's truncation rule.
+
+        Example:
+            >>> processor.tokenize(["Caption: a figure."])["input_ids"].shape    # doctest: +SKIP
+            torch.Size([1, 7])
+        """
+        if max_length is None and truncation:
+            max_length = self.max_text_length
+        return self.tokenizer(
+            text,
+            padding=padding,
+            truncation=truncation,
+            max_length=max_length,
+            return_tensors=return_tensors,
+            **kwargs,
+        )
+
+    def preprocess_images(self, images: Any, *, return_tensors: str | None = "pt") -> BatchFeature:
+        """Resize/normalise images (PIL, arrays) into `pixel_values`; non-RGB images are converted first.
+
+        Example:
+            >>> processor.preprocess_images([Image.new("L", (64, 64))])["pixel_values"].shape  # doctest: +SKIP
+            torch.Size([1, 3, 32, 32])
+        """
+        if not isinstance(images, (list, tuple)):
+            images = [images]
+        images = [
+            image.convert("RGB") if hasattr(image, "convert") and image.mode != "RGB" else image
+            for image in images
+        ]
+        return self.image_processor(images=images, return_tensors=return_tensors)
+
+    @property
+    def max_text_length(self) -> int:
+        """Token budget per text: the tokenizer's `model_max_length`, capped at 512 when it is unset."""
+        limit = getattr(self.tokenizer, "model_max_length", None)
+        # Tokenizers without a configured limit report a huge sentinel value.
+        return int(limit) if limit and limit < 100_000 else 512
+
+    @property
+    def model_input_names(self) -> list[str]:
+        return [*self.tokenizer.model_input_names, "pixel_values"]
+
+
+__all__ = ["SelectorProcessor"]

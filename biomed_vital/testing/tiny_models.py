@@ -1,0 +1,289 @@
+"""Tiny, deterministic models built from configs, for tests, examples and benchmarks (no Hub access).
+
+* `build_tiny_tokenizer` trains a byte-level BPE tokenizer in about 0.1 s on a small corpus: the texts you give
+  (for instance the captions and conversations of real fixtures) or a built-in list of plain, non-medical
+  English sentences.
+* `tiny_llava` builds a LLaVA-style vision-language model (CLIP or SigLIP vision tower, Llama or Qwen2 language
+  model) and its `LlavaProcessor`, with a chat template carrying `{% generation %}` markers so TRL's
+  `assistant_only_loss` trains on answers only.
+* `tiny_selector` builds a `SelectorModel` (ViT / CLIP / SigLIP vision tower + BERT text tower) and its
+  `SelectorProcessor`.
+
+All weights are random; these models only make code paths run quickly and reproducibly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>", "<image>"]
+
+# Plain sentences for the tokenizer when no corpus is given; deliberately general English, not medical text.
+BUILTIN_CORPUS = [
+    "The quick brown fox jumps over the lazy dog.",
+    "A figure shows a picture with a short caption below it.",
+    "Question: what is shown in the picture? Answer: a small house next to a tall tree.",
+    "Caption: a map of the river and the two bridges that cross it.",
+    "Mention: as the second figure shows, the numbers rise every year.",
+    "The left panel and the right panel compare the same scene in summer and in winter.",
+    "Please describe the image in one or two sentences.",
+    "There are three red boxes, one blue circle and a green line in the diagram.",
+    "The table lists the name, the size and the colour of each item.",
+    "Yes. No. Maybe. I am not sure. It is on the left side. It is on the right side.",
+    "USER: ASSISTANT: SYSTEM: the user asks a question and the assistant answers it.",
+    "Numbers such as 1, 2, 3, 10, 25, 100 and 2024 appear in many captions.",
+]
+
+CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if message['role'] == 'assistant' %}ASSISTANT: {% generation %}"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for part in message['content'] %}{% if part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}"
+    "{% endif %}{{ eos_token }}{% endgeneration %}{{ '\\n' }}"
+    "{% else %}{{ message['role'] | upper }}: "
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for part in message['content'] %}{% if part['type'] == 'image' %}<image>{{ '\\n' }}"
+    "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}"
+    "{% endif %}{{ '\\n' }}{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}ASSISTANT: {% endif %}"
+)
+
+
+def build_tiny_tokenizer(
+    texts: Iterable[str] | None = None,
+    *,
+    vocab_size: int = 400,
+    model_max_length: int = 256,
+):
+    """Train a byte-level BPE tokenizer locally and wrap it as a transformers fast tokenizer.
+
+    Special tokens: `<unk> <s> </s> <pad> <image>` (`tokenizer.image_token`), plus a LLaVA-style chat template.
+    Training is deterministic: the same texts give the same vocabulary.
+
+    Args:
+        texts: the training corpus; defaults to a built-in list of plain English sentences.
+        vocab_size: target vocabulary size (byte alphabet and specials included).
+        model_max_length: the truncation limit the tokenizer reports.
+
+    Example:
+        >>> tokenizer = build_tiny_tokenizer(["Caption: a figure with two panels."])
+        >>> tokenizer.pad_token, tokenizer.image_token
+        ('<pad>', '<image>')
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    corpus = [text for text in (texts if texts is not None else BUILTIN_CORPUS) if text]
+    if not corpus:
+        raise ValueError("build_tiny_tokenizer got an empty corpus; pass some non-empty texts or None.")
+    tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(corpus, trainer=trainer)
+    wrapped = PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        unk_token="<unk>",
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        extra_special_tokens={"image_token": "<image>"},
+        model_max_length=model_max_length,
+    )
+    wrapped.chat_template = CHAT_TEMPLATE
+    return wrapped
+
+
+def _save(out_dir: str | os.PathLike | None, model: Any, processor: Any) -> None:
+    if out_dir is not None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(out_dir)
+        processor.save_pretrained(out_dir)
+
+
+def tiny_llava(
+    vision: Literal["clip", "siglip"] = "clip",
+    text: Literal["llama", "qwen2"] = "llama",
+    out_dir: str | os.PathLike | None = None,
+    *,
+    tokenizer: Any = None,
+    texts: Iterable[str] | None = None,
+    image_size: int = 32,
+    patch_size: int = 8,
+    vision_hidden_size: int = 64,
+    text_hidden_size: int = 64,
+    num_layers: int = 2,
+    seed: int = 0,
+):
+    """Build a tiny LLaVA (`LlavaForConditionalGeneration`) and its `LlavaProcessor` from configs.
+
+    Layers are 64 wide by default so 4-bit bitsandbytes quantisation works on CPU. With `out_dir`, both are
+    saved there and reload with `AutoModelForImageTextToText` / `AutoProcessor`.
+
+    Example:
+        >>> model, processor = tiny_llava("siglip", "qwen2")
+        >>> processor.image_token
+        '<image>'
+    """
+    import torch
+    from transformers import (
+        CLIPImageProcessorPil,
+        CLIPVisionConfig,
+        LlamaConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
+        Qwen2Config,
+        SiglipImageProcessorPil,
+        SiglipVisionConfig,
+    )
+
+    if vision not in ("clip", "siglip") or text not in ("llama", "qwen2"):
+        raise ValueError(
+            f"tiny_llava supports vision in ('clip', 'siglip') and text in ('llama', 'qwen2'); "
+            f"got vision={vision!r}, text={text!r}."
+        )
+    tokenizer = tokenizer or build_tiny_tokenizer(texts, model_max_length=1024)
+    num_patches = (image_size // patch_size) ** 2
+    vision_kwargs = dict(
+        hidden_size=vision_hidden_size,
+        intermediate_size=2 * vision_hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=2,
+        image_size=image_size,
+        patch_size=patch_size,
+    )
+    if vision == "clip":
+        vision_config = CLIPVisionConfig(**vision_kwargs)
+        image_processor = CLIPImageProcessorPil(
+            size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
+        )
+        strategy, extra_tokens = "default", 1  # CLIP's CLS token is added by the tower and dropped again
+    else:
+        vision_config = SiglipVisionConfig(**vision_kwargs)
+        image_processor = SiglipImageProcessorPil(size={"height": image_size, "width": image_size})
+        strategy, extra_tokens = "full", 0
+    text_kwargs = dict(
+        vocab_size=len(tokenizer),
+        hidden_size=text_hidden_size,
+        intermediate_size=2 * text_hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    text_config = LlamaConfig(**text_kwargs) if text == "llama" else Qwen2Config(**text_kwargs)
+    config = LlavaConfig(
+        vision_config=vision_config,
+        text_config=text_config,
+        image_token_index=tokenizer.convert_tokens_to_ids("<image>"),
+        image_seq_length=num_patches,
+        vision_feature_select_strategy=strategy,
+        vision_feature_layer=-1,
+    )
+    torch.manual_seed(seed)
+    model = LlavaForConditionalGeneration(config)
+    processor = LlavaProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        patch_size=patch_size,
+        vision_feature_select_strategy=strategy,
+        num_additional_image_tokens=extra_tokens,
+        chat_template=CHAT_TEMPLATE,
+    )
+    _save(out_dir, model, processor)
+    return model, processor
+
+
+def tiny_selector(
+    vision: Literal["vit", "clip", "siglip"] = "vit",
+    out_dir: str | os.PathLike | None = None,
+    *,
+    tokenizer: Any = None,
+    texts: Iterable[str] | None = None,
+    image_size: int = 32,
+    patch_size: int = 8,
+    hidden_size: int = 32,
+    num_layers: int = 2,
+    max_text_length: int = 128,
+    seed: int = 0,
+    **config_kwargs: Any,
+):
+    """Build a tiny `SelectorModel` (vision tower + BERT text tower + MLP head) and its `SelectorProcessor`.
+
+    `config_kwargs` go to `SelectorConfig` (`projection_dim`, `head_hidden_size`, `freeze_vision`, ...;
+    tiny defaults of 32 are used for the first two). The text tower accepts `max_text_length` tokens.
+
+    Example:
+        >>> model, processor = tiny_selector("clip", projection_dim=16)
+        >>> model.config.vision_config.model_type, model.config.text_config.model_type
+        ('clip_vision_model', 'bert')
+    """
+    import torch
+    from transformers import (
+        BertConfig,
+        CLIPImageProcessorPil,
+        CLIPVisionConfig,
+        SiglipImageProcessorPil,
+        SiglipVisionConfig,
+        ViTConfig,
+        ViTImageProcessorPil,
+    )
+
+    from biomed_vital.selection.configuration import SelectorConfig
+    from biomed_vital.selection.modeling import SelectorModel
+    from biomed_vital.selection.processing import SelectorProcessor
+
+    tokenizer = tokenizer or build_tiny_tokenizer(texts, model_max_length=max_text_length)
+    vision_kwargs = dict(
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=2,
+        image_size=image_size,
+        patch_size=patch_size,
+    )
+    if vision == "vit":
+        vision_config = ViTConfig(**vision_kwargs)
+        image_processor = ViTImageProcessorPil(size={"height": image_size, "width": image_size})
+    elif vision == "clip":
+        vision_config = CLIPVisionConfig(**vision_kwargs)
+        image_processor = CLIPImageProcessorPil(
+            size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
+        )
+    elif vision == "siglip":
+        vision_config = SiglipVisionConfig(**vision_kwargs)
+        image_processor = SiglipImageProcessorPil(size={"height": image_size, "width": image_size})
+    else:
+        raise ValueError(f"tiny_selector supports vision in ('vit', 'clip', 'siglip'); got {vision!r}.")
+    text_config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=2,
+        max_position_embeddings=max(max_text_length, tokenizer.model_max_length),
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    config_kwargs.setdefault("projection_dim", 32)
+    config_kwargs.setdefault("head_hidden_size", 32)
+    config = SelectorConfig(vision_config=vision_config, text_config=text_config, **config_kwargs)
+    torch.manual_seed(seed)
+    model = SelectorModel(config)
+    processor = SelectorProcessor(image_processor=image_processor, tokenizer=tokenizer)
+    _save(out_dir, model, processor)
+    return model, processor
+
+
+__all__ = ["BUILTIN_CORPUS", "CHAT_TEMPLATE", "build_tiny_tokenizer", "tiny_llava", "tiny_selector"]
