@@ -110,7 +110,9 @@ def estimate_message_tokens(messages: Iterable[Mapping[str, Any]]) -> int:
                 url = image_url.get("url", "") if isinstance(image_url, Mapping) else str(image_url)
                 detail = image_url.get("detail", "auto") if isinstance(image_url, Mapping) else "auto"
                 size = image_size_from_data_url(url)
-                total += estimate_image_tokens(*size, detail) if size else LOW_DETAIL_IMAGE_TOKENS + TILE_TOKENS
+                total += (
+                    estimate_image_tokens(*size, detail) if size else LOW_DETAIL_IMAGE_TOKENS + TILE_TOKENS
+                )
     return total
 
 

@@ -1,0 +1,558 @@
+"""The request engine: many chat requests, sent fast, within limits, resumable and within budget.
+
+Written once and used by :class:`~biomed_vital.generation.GPT4VGenerator`,
+:class:`~biomed_vital.generation.GPT4VJudge` and the evaluation judge.
+
+* **Sliding window**: ``max_concurrency`` workers each take the next pending request the
+  moment their previous one finishes; nothing waits for a batch.
+* **Limits**: a :class:`~biomed_vital.generation.limits.RateLimiter` paces starts under
+  ``rpm``/``tpm`` (token estimates from :mod:`biomed_vital.generation.tokens`), follows the
+  server's ``x-ratelimit-*`` headers and pauses everyone on a 429.
+* **Retries**: 429, 5xx, timeouts and connection errors back off exponentially with jitter,
+  honouring ``Retry-After``/``retry-after-ms``, up to ``max_retries``; 400/401/403/404/422
+  fail at once. A request that finally fails becomes an error result with its reason; it
+  never affects another request.
+* **Cache**: each answer is stored in a :class:`~biomed_vital.generation.cache.ResponseCache`
+  the moment it arrives; a rerun sends only requests without a stored answer.
+* **Cost**: usage and dollars per request and in total, a dry-run estimate, and a budget
+  cap that stops *starting* requests once spent + in-flight estimates would pass it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from biomed_vital.generation._sync import run_sync
+from biomed_vital.generation.backends import BackendConfig, scrub_secrets
+from biomed_vital.generation.cache import ResponseCache, request_key
+from biomed_vital.generation.limits import RateLimiter, parse_reset_seconds, retry_after_seconds
+from biomed_vital.generation.pricing import CostEstimate, PriceTable, estimate_cost
+from biomed_vital.generation.tokens import (
+    estimate_message_tokens,
+    estimate_request_tokens,
+    estimate_text_tokens,
+)
+
+__all__ = ["BUDGET_ERROR", "ChatRequest", "ChatResult", "EngineConfig", "RequestEngine", "RunSummary"]
+
+logger = logging.getLogger("biomed_vital.generation")
+
+BUDGET_ERROR = "budget cap reached"
+NOT_RETRIED_STATUSES = frozenset({400, 401, 403, 404, 422})
+_MAX_ERROR_CHARS = 500
+
+
+@dataclass
+class ChatRequest:
+    """One chat-completions request.
+
+    Args:
+        body: the request body as the OpenAI API takes it (``messages``, ``max_tokens``,
+            ``temperature``, ``seed``, ``response_format``, ...). ``model`` may be left out;
+            the engine fills in its backend's model.
+        request_id: a label for messages and results (a candidate id, a figure id).
+        candidate_index: which candidate of the same prompt this is; part of the cache key.
+
+    Example:
+        >>> request = ChatRequest({"messages": [{"role": "user", "content": "Hi"}], "seed": 0}, "fig-1-c0")
+        >>> request.request_id
+        'fig-1-c0'
+    """
+
+    body: dict[str, Any]
+    request_id: str = ""
+    candidate_index: int = 0
+
+
+@dataclass
+class ChatResult:
+    """The outcome of one :class:`ChatRequest`.
+
+    ``status`` is ``"ok"`` when the server answered (the content may still be unusable,
+    e.g. ``finish_reason == "length"``; callers judge that), or ``"error"`` with ``error``
+    saying why (``error_type`` is the exception class or ``"budget"``).
+    """
+
+    request_id: str
+    key: str
+    status: str
+    content: str | None = None
+    finish_reason: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None
+    error: str = ""
+    error_type: str = ""
+    http_status: int | None = None
+    attempts: int = 0
+    cached: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when the server answered."""
+        return self.status == "ok"
+
+    @property
+    def usage(self) -> dict[str, int]:
+        """``{"prompt_tokens": ..., "completion_tokens": ...}`` (the *candidates* ``usage`` column)."""
+        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens}
+
+
+@dataclass
+class RunSummary:
+    """Totals of one :meth:`RequestEngine.run` (also logged, and printed under the progress bar)."""
+
+    n_requests: int = 0
+    ok: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    cache_hits: int = 0
+    sent: int = 0
+    rate_limited: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = 0.0
+    wall_seconds: float = 0.0
+    budget_stopped: bool = False
+
+    @property
+    def n_errors(self) -> int:
+        """Requests that ended in error."""
+        return sum(self.errors.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return asdict(self)
+
+    def __str__(self) -> str:
+        causes = ", ".join(f"{cause}: {count}" for cause, count in sorted(self.errors.items())) or "none"
+        cost = "unknown (no price for this model)" if self.cost_usd is None else f"${self.cost_usd:,.4f}"
+        rate = self.sent / self.wall_seconds if self.wall_seconds > 0 else 0.0
+        return (
+            f"{self.n_requests} requests: {self.ok} ok, {self.n_errors} error ({causes}); "
+            f"{self.cache_hits} from cache; {self.sent} HTTP attempts ({self.rate_limited} rate-limited, "
+            f"{rate:.1f}/s); tokens {self.prompt_tokens:,} prompt + {self.completion_tokens:,} completion; "
+            f"spend {cost}; {self.wall_seconds:.1f} s"
+            + ("; stopped starting requests at the budget cap" if self.budget_stopped else "")
+        )
+
+
+@dataclass
+class EngineConfig:
+    """How the engine schedules, retries, caches and budgets (serialisable; no secrets).
+
+    Args:
+        max_concurrency: requests in flight at once (a sliding window).
+        rpm: client-side requests-per-minute limit (``None``: learn from server headers).
+        tpm: client-side tokens-per-minute limit (``None``: learn from server headers).
+        max_retries: retries after the first attempt for 429, 5xx, timeouts, connection errors.
+        backoff_base: first backoff in seconds; doubles per attempt, with jitter.
+        backoff_max: longest backoff in seconds.
+        cache_dir: folder of the response cache (default :func:`~biomed_vital.generation.cache.default_cache_dir`).
+        use_cache: read and write the cache.
+        budget_usd: stop starting requests when spent + in-flight estimates would pass this.
+        price_table: prices for cost and budget (default :meth:`PriceTable.default`).
+        show_progress: show a tqdm bar and print the summary.
+
+    Example:
+        >>> EngineConfig(max_concurrency=64, rpm=10_000, budget_usd=50.0).max_concurrency
+        64
+    """
+
+    max_concurrency: int = 16
+    rpm: float | None = None
+    tpm: float | None = None
+    max_retries: int = 6
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+    cache_dir: str | None = None
+    use_cache: bool = True
+    budget_usd: float | None = None
+    price_table: PriceTable | None = None
+    show_progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be >= 1, got {self.max_concurrency}")
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+        if self.budget_usd is not None and self.budget_usd < 0:
+            raise ValueError(f"budget_usd must be >= 0 or None, got {self.budget_usd}")
+        if self.cache_dir is not None:
+            self.cache_dir = str(self.cache_dir)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form (the price table as a mapping)."""
+        data = asdict(self)
+        data["price_table"] = self.price_table.to_dict() if self.price_table else None
+        return data
+
+
+class _RunState:
+    """Counters shared by the workers of one run (single event loop, so no locks)."""
+
+    def __init__(self, budget: float | None) -> None:
+        self.budget = budget
+        self.spent = 0.0
+        self.in_flight_estimate = 0.0
+        self.stop_starting = False
+        self.sent = 0
+        self.rate_limited = 0
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.cost_known = True
+        self.errors: Counter[str] = Counter()
+
+
+class RequestEngine:
+    """Sends chat requests concurrently within rate limits, with retries, a cache and a budget.
+
+    Args:
+        backend: where requests go (:class:`BackendConfig`), or a model name for OpenAI.
+        config: an :class:`EngineConfig`; keyword arguments override its fields.
+
+    Example:
+        >>> from biomed_vital.generation import BackendConfig, ChatRequest, RequestEngine
+        >>> engine = RequestEngine(BackendConfig(model="gpt-4o-mini"), max_concurrency=32, rpm=5000,
+        ...                        budget_usd=5.0, cache_dir="runs/cache")          # doctest: +SKIP
+        >>> results = engine.run_sync([ChatRequest({"messages": [...], "max_tokens": 512, "seed": 0}, "r0")])
+        ... # doctest: +SKIP
+        >>> print(engine.last_summary)                                               # doctest: +SKIP
+    """
+
+    def __init__(
+        self, backend: BackendConfig | str, config: EngineConfig | None = None, **overrides: Any
+    ) -> None:
+        self.backend = BackendConfig(model=backend) if isinstance(backend, str) else backend
+        base = asdict(config) if config is not None else {}
+        if config is not None:
+            base["price_table"] = config.price_table
+        unknown = set(overrides) - set(EngineConfig.__dataclass_fields__)
+        if unknown:
+            raise TypeError(
+                f"unknown engine options {sorted(unknown)}; EngineConfig fields are "
+                f"{sorted(EngineConfig.__dataclass_fields__)}"
+            )
+        self.config = EngineConfig(**{**base, **overrides})
+        self.price_table = self.config.price_table or PriceTable.default()
+        self.last_summary: RunSummary | None = None
+        self._cache: ResponseCache | None = None
+
+    def __repr__(self) -> str:
+        return f"RequestEngine(backend={self.backend!r}, config={self.config!r})"
+
+    @property
+    def cache(self) -> ResponseCache | None:
+        """The response cache (opened on first use), or ``None`` with ``use_cache=False``."""
+        if self.config.use_cache and self._cache is None:
+            self._cache = ResponseCache(self.config.cache_dir)
+        return self._cache
+
+    def prepare(self, request: ChatRequest) -> tuple[dict[str, Any], str]:
+        """The body to send (with the backend's model filled in) and its cache key."""
+        body = dict(request.body)
+        body.setdefault("model", self.backend.model)
+        return body, request_key(body, request.candidate_index)
+
+    def estimate(self, requests: Sequence[ChatRequest], *, skip_cached: bool = True) -> CostEstimate:
+        """Dry run: projected tokens and spend of ``requests`` (those already cached cost nothing).
+
+        Example:
+            >>> engine = RequestEngine("gpt-4o", use_cache=False)
+            >>> body = {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1000}
+            >>> engine.estimate([ChatRequest(body, "r0")]).completion_tokens
+            1000
+        """
+        prepared = [self.prepare(request) for request in requests]
+        cached = self.cache.get_many(key for _, key in prepared) if (skip_cached and self.cache) else {}
+        return estimate_cost([body for body, key in prepared if key not in cached], self.price_table)
+
+    def run_sync(self, requests: Sequence[ChatRequest], *, desc: str = "requests") -> list[ChatResult]:
+        """Synchronous :meth:`run` (works inside Jupyter's running loop too)."""
+        return run_sync(self.run(requests, desc=desc))
+
+    async def run(self, requests: Sequence[ChatRequest], *, desc: str = "requests") -> list[ChatResult]:
+        """Send every request that has no stored answer; return one result per request, in order.
+
+        Requests with the same cache key are sent once and share the result.
+        """
+        started = time.perf_counter()
+        prepared = [self.prepare(request) for request in requests]
+        results: list[ChatResult | None] = [None] * len(prepared)
+        cache = self.cache
+        stored = cache.get_many(key for _, key in prepared) if cache is not None else {}
+
+        first_index_by_key: dict[str, int] = {}
+        pending: list[int] = []
+        for index, (_, key) in enumerate(prepared):
+            if key in stored:
+                results[index] = self._result_from_response(
+                    requests[index].request_id, key, stored[key], cached=True
+                )
+            elif key not in first_index_by_key:
+                first_index_by_key[key] = index
+                pending.append(index)
+
+        budget = self.config.budget_usd
+        if budget is not None and pending:
+            unpriced = {
+                prepared[i][0]["model"]
+                for i in pending
+                if self.price_table.price(prepared[i][0]["model"]) is None
+            }
+            if unpriced:
+                raise ValueError(
+                    f"budget_usd is set but there is no price for model(s) {sorted(unpriced)}; "
+                    "add one with PriceTable.default().set(model, input_per_million, output_per_million) "
+                    "and pass price_table=..."
+                )
+
+        state = _RunState(budget)
+        limiter = RateLimiter(self.config.rpm, self.config.tpm)
+        # cached requests and repeats of a pending key count as done from the start
+        progress = self._progress_bar(len(prepared), len(prepared) - len(pending), desc)
+        if pending:
+            client = self.backend.create_client()
+            queue = iter(pending)
+
+            async def worker() -> None:
+                for (
+                    index
+                ) in queue:  # shared iterator: each worker takes the next request as soon as it is free
+                    results[index] = await self._send(
+                        requests[index].request_id, *prepared[index], client, limiter, state
+                    )
+                    self._tick(progress, state, results[index])
+
+            try:
+                await asyncio.gather(
+                    *(worker() for _ in range(min(self.config.max_concurrency, len(pending))))
+                )
+            finally:
+                await client.close()
+
+        for index, (_, key) in enumerate(prepared):  # requests that shared a key with an earlier one
+            if results[index] is None:
+                first = results[first_index_by_key[key]]
+                assert first is not None
+                results[index] = ChatResult(**{**asdict(first), "request_id": requests[index].request_id})
+        final = [result for result in results if result is not None]
+        summary = self._summarise(final, state, time.perf_counter() - started)
+        self.last_summary = summary
+        if progress is not None:
+            progress.close()
+            progress.write(f"[biomed_vital] {desc}: {summary}")
+        logger.info("%s: %s", desc, summary)
+        return final
+
+    async def _send(
+        self,
+        request_id: str,
+        body: dict[str, Any],
+        key: str,
+        client: Any,
+        limiter: RateLimiter,
+        state: _RunState,
+    ) -> ChatResult:
+        import openai
+
+        model = body["model"]
+        token_estimate = estimate_request_tokens(body)
+        cost_estimate = 0.0
+        if state.budget is not None:
+            prompt_estimate = estimate_message_tokens(body.get("messages") or [])
+            cost_estimate = (
+                self.price_table.cost(model, prompt_estimate, token_estimate - prompt_estimate) or 0.0
+            )
+            if state.stop_starting or state.spent + state.in_flight_estimate + cost_estimate > state.budget:
+                state.stop_starting = True
+                return ChatResult(request_id, key, "error", error=BUDGET_ERROR, error_type="budget")
+            state.in_flight_estimate += cost_estimate
+
+        attempts = 0
+        try:
+            while True:
+                await limiter.acquire(token_estimate)
+                attempts += 1
+                state.sent += 1
+                wait: float | None = None
+                try:
+                    raw = await client.chat.completions.with_raw_response.create(**body)
+                    limiter.update_from_headers(raw.headers)
+                    completion = raw.parse()
+                    response = _response_from_completion(completion, body)
+                except openai.APIStatusError as error:
+                    status = error.status_code
+                    headers = dict(error.response.headers) if error.response is not None else {}
+                    limiter.update_from_headers(headers)
+                    wait = retry_after_seconds(headers)
+                    if status == 429:
+                        state.rate_limited += 1
+                        if wait is None:
+                            resets = [
+                                parse_reset_seconds(headers.get(f"x-ratelimit-reset-{k}"))
+                                for k in ("requests", "tokens")
+                            ]
+                            wait = max((r for r in resets if r), default=None)
+                        limiter.pause(wait if wait is not None else self._backoff(attempts))
+                        wait = 0.0  # the limiter pause is the wait
+                    if status in NOT_RETRIED_STATUSES or attempts > self.config.max_retries:
+                        return self._error(request_id, key, error, attempts, status)
+                    logger.debug("%s: HTTP %s, retrying (attempt %d)", request_id, status, attempts)
+                except (
+                    openai.APIConnectionError,
+                    openai.APIResponseValidationError,
+                    _EmptyResponse,
+                ) as error:
+                    if attempts > self.config.max_retries:
+                        return self._error(request_id, key, error, attempts, None)
+                    logger.debug("%s: %s, retrying (attempt %d)", request_id, type(error).__name__, attempts)
+                else:
+                    if self.cache is not None:
+                        self.cache.put(key, response, model=model)  # before anything else can fail
+                    result = self._result_from_response(request_id, key, response, cached=False)
+                    result.attempts = attempts
+                    state.prompt_tokens += result.prompt_tokens
+                    state.completion_tokens += result.completion_tokens
+                    if result.cost_usd is None:
+                        state.cost_known = False
+                    else:
+                        state.spent += result.cost_usd
+                    return result
+                delay = self._backoff(attempts) if wait is None else wait
+                if delay > 0:
+                    await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # a bug or an unexpected SDK error must not take other rows down
+            logger.exception("%s: unexpected error", request_id)
+            return self._error(request_id, key, error, attempts, None)
+        finally:
+            state.in_flight_estimate -= cost_estimate
+
+    def _backoff(self, attempts: int) -> float:
+        ceiling = min(self.config.backoff_max, self.config.backoff_base * 2 ** (attempts - 1))
+        return ceiling * (0.5 + random.random() / 2)  # jitter spreads retries of a burst apart
+
+    def _error(
+        self, request_id: str, key: str, error: BaseException, attempts: int, status: int | None
+    ) -> ChatResult:
+        message = getattr(error, "message", None) or str(error) or type(error).__name__
+        prefix = f"{type(error).__name__}" + (f" (HTTP {status})" if status else "")
+        text = scrub_secrets(f"{prefix}: {message}", self.backend.secrets())[:_MAX_ERROR_CHARS]
+        if attempts > 1:
+            text += f" [after {attempts} attempts]"
+        logger.warning("%s failed: %s", request_id or key[:12], text)
+        return ChatResult(
+            request_id,
+            key,
+            "error",
+            error=text,
+            error_type=type(error).__name__,
+            http_status=status,
+            attempts=attempts,
+        )
+
+    def _result_from_response(
+        self, request_id: str, key: str, response: Mapping[str, Any], cached: bool
+    ) -> ChatResult:
+        usage = response.get("usage") or {}
+        prompt_tokens = int(usage.get("prompt_tokens") or 0)
+        completion_tokens = int(usage.get("completion_tokens") or 0)
+        model = str(response.get("request_model") or self.backend.model)
+        return ChatResult(
+            request_id,
+            key,
+            "ok",
+            content=response.get("content"),
+            finish_reason=response.get("finish_reason"),
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cost_usd=self.price_table.cost(model, prompt_tokens, completion_tokens),
+            cached=cached,
+        )
+
+    def _progress_bar(self, total: int, initial: int, desc: str) -> Any:
+        if not self.config.show_progress:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, initial=initial, desc=desc, unit="req", dynamic_ncols=True)
+
+    @staticmethod
+    def _tick(progress: Any, state: _RunState, result: ChatResult | None) -> None:
+        if result is not None and not result.ok:
+            state.errors[result.error_type or "error"] += 1
+        if progress is None:
+            return
+        progress.update(1)
+        progress.set_postfix(
+            tokens=state.prompt_tokens + state.completion_tokens,
+            spend=f"${state.spent:.4f}",
+            errors=sum(state.errors.values()),
+            r429=state.rate_limited,
+            refresh=False,
+        )
+
+    def _summarise(self, results: list[ChatResult], state: _RunState, wall: float) -> RunSummary:
+        errors: Counter[str] = Counter()
+        for result in results:
+            if not result.ok:
+                errors[_cause(result)] += 1
+        return RunSummary(
+            n_requests=len(results),
+            ok=sum(result.ok for result in results),
+            errors=dict(errors),
+            cache_hits=sum(result.cached for result in results),
+            sent=state.sent,
+            rate_limited=state.rate_limited,
+            prompt_tokens=state.prompt_tokens,
+            completion_tokens=state.completion_tokens,
+            cost_usd=state.spent if state.cost_known else None,
+            wall_seconds=wall,
+            budget_stopped=state.stop_starting,
+        )
+
+
+class _EmptyResponse(Exception):
+    """A 200 response without a choice (retried like a server error)."""
+
+
+def _response_from_completion(completion: Any, body: Mapping[str, Any]) -> dict[str, Any]:
+    choices = getattr(completion, "choices", None) or []
+    if not choices:
+        raise _EmptyResponse("the server answered without a choice")
+    choice = choices[0]
+    message = getattr(choice, "message", None)
+    content = getattr(message, "content", None) if message is not None else None
+    usage = getattr(completion, "usage", None)
+    if usage is not None and getattr(usage, "prompt_tokens", None) is not None:
+        usage_dict = {
+            "prompt_tokens": int(usage.prompt_tokens or 0),
+            "completion_tokens": int(usage.completion_tokens or 0),
+        }
+    else:  # some compatible servers omit usage; keep an estimate so costs are not silently zero
+        usage_dict = {
+            "prompt_tokens": estimate_message_tokens(body.get("messages") or []),
+            "completion_tokens": estimate_text_tokens(content or ""),
+            "estimated": 1,
+        }
+    return {
+        "content": content,
+        "finish_reason": getattr(choice, "finish_reason", None),
+        "usage": usage_dict,
+        "model": getattr(completion, "model", None),
+        "request_model": body.get("model"),
+    }
+
+
+def _cause(result: ChatResult) -> str:
+    if result.error_type == "budget":
+        return "budget"
+    return f"{result.error_type} {result.http_status}" if result.http_status else result.error_type or "error"

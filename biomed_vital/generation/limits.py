@@ -1,0 +1,209 @@
+"""Client-side requests-per-minute and tokens-per-minute limits, kept in step with the server.
+
+Two token buckets (requests and tokens) refill continuously at the per-minute limit. A
+request starts only when both buckets hold enough; waiters are served first come, first
+served. The buckets start almost empty (one second's worth) so that a fresh client does not
+burst a whole minute of requests into a server whose own window is already partly used.
+
+The server's view wins whenever it is known: ``x-ratelimit-limit-*`` headers teach the limits
+when none were configured, ``x-ratelimit-remaining-*`` caps what the buckets believe is left,
+and a 429 (``Retry-After`` / ``x-ratelimit-reset-*``) pauses *every* request until the reset,
+not only the one that was refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import math
+import re
+import time
+from collections.abc import Mapping
+
+__all__ = ["RateLimiter", "parse_reset_seconds", "retry_after_seconds"]
+
+# Server limits are per-minute windows; sending at exactly the limit leaves no room for clock
+# skew between client and server, so the buckets refill a little slower than the limit.
+SAFETY_FACTOR = 0.985
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+
+
+def parse_reset_seconds(value: str | None) -> float | None:
+    """Seconds in an ``x-ratelimit-reset-*`` value: ``"6m0s"``, ``"1.5s"``, ``"20ms"`` or ``"12"``.
+
+    Example:
+        >>> parse_reset_seconds("6m0s"), parse_reset_seconds("20ms"), parse_reset_seconds("2")
+        (360.0, 0.02, 2.0)
+    """
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    parts = _DURATION_PART.findall(value)
+    if not parts:
+        return None
+    scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    return sum(float(number) * scale[unit] for number, unit in parts)
+
+
+def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
+    """The wait a server asked for: ``retry-after-ms``, else ``Retry-After`` (seconds or an HTTP date).
+
+    Example:
+        >>> retry_after_seconds({"retry-after": "2"}), retry_after_seconds({"retry-after-ms": "150"})
+        (2.0, 0.15)
+    """
+    if not headers:
+        return None
+    lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+    if "retry-after-ms" in lowered:
+        try:
+            return max(0.0, float(lowered["retry-after-ms"]) / 1000.0)
+        except ValueError:
+            pass
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        if parsed is None:
+            return None
+        return max(0.0, parsed.timestamp() - time.time())
+
+
+class _Bucket:
+    __slots__ = ("capacity", "level", "rate", "updated")
+
+    def __init__(self, per_minute: float, now: float) -> None:
+        self.rate = per_minute * SAFETY_FACTOR / 60.0
+        self.capacity = max(1.0, self.rate)  # one second of burst
+        self.level = min(self.capacity, 1.0)
+        self.updated = now
+
+    def refill(self, now: float) -> None:
+        self.level = min(self.capacity, self.level + (now - self.updated) * self.rate)
+        self.updated = now
+
+    def wait_for(self, amount: float) -> float:
+        missing = amount - self.level
+        return 0.0 if missing <= 0 else missing / self.rate
+
+
+class RateLimiter:
+    """Paces request starts under requests-per-minute and tokens-per-minute limits.
+
+    Args:
+        rpm: requests per minute (``None``: learn it from ``x-ratelimit-limit-requests``, or unlimited).
+        tpm: tokens per minute (``None``: learn it from ``x-ratelimit-limit-tokens``, or unlimited).
+
+    Example:
+        >>> import asyncio
+        >>> limiter = RateLimiter(rpm=6000, tpm=None)
+        >>> asyncio.run(limiter.acquire(tokens=500))   # returns when the request may start
+        >>> limiter.pause(0.01)                        # a 429 said: everyone wait
+    """
+
+    def __init__(self, rpm: float | None = None, tpm: float | None = None) -> None:
+        for name, value in (("rpm", rpm), ("tpm", tpm)):
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be a positive number or None (no limit), got {value}")
+        now = time.monotonic()
+        self.rpm, self.tpm = rpm, tpm
+        self._learn_rpm, self._learn_tpm = rpm is None, tpm is None
+        self._requests = _Bucket(rpm, now) if rpm else None
+        self._tokens = _Bucket(tpm, now) if tpm else None
+        self._paused_until = 0.0
+        self._lock: asyncio.Lock | None = None
+        self.pauses = 0
+
+    def _get_lock(self) -> asyncio.Lock:
+        if self._lock is None:  # created lazily so the limiter binds to the loop that runs it
+            self._lock = asyncio.Lock()
+        return self._lock
+
+    async def acquire(self, tokens: int = 0) -> None:
+        """Wait until one request of ``tokens`` estimated tokens may start, then take it from the buckets."""
+        async with self._get_lock():  # FIFO: the request waiting longest starts first
+            while True:
+                now = time.monotonic()
+                if now < self._paused_until:
+                    await asyncio.sleep(self._paused_until - now)
+                    continue
+                wait = 0.0
+                if self._requests is not None:
+                    self._requests.refill(now)
+                    wait = max(wait, self._requests.wait_for(1.0))
+                token_need = 0.0
+                if self._tokens is not None and tokens > 0:
+                    self._tokens.refill(now)
+                    # a request bigger than a whole bucket still runs once the bucket is full
+                    token_need = min(float(tokens), self._tokens.capacity)
+                    wait = max(wait, self._tokens.wait_for(token_need))
+                if wait <= 0:
+                    if self._requests is not None:
+                        self._requests.level -= 1.0
+                    if self._tokens is not None:
+                        self._tokens.level -= token_need
+                    return
+                await asyncio.sleep(wait)
+
+    def pause(self, seconds: float) -> None:
+        """Hold every new request for ``seconds`` (extends, never shortens, a pause in force)."""
+        until = time.monotonic() + max(0.0, seconds)
+        if until > self._paused_until:
+            self._paused_until = until
+            self.pauses += 1
+
+    @property
+    def paused_for(self) -> float:
+        """Seconds left in the current pause (0 when none)."""
+        return max(0.0, self._paused_until - time.monotonic())
+
+    def update_from_headers(self, headers: Mapping[str, str] | None) -> None:
+        """Learn limits and remaining budget from a response's ``x-ratelimit-*`` headers."""
+        if not headers:
+            return
+        lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+        now = time.monotonic()
+        for kind in ("requests", "tokens"):
+            limit = _as_float(lowered.get(f"x-ratelimit-limit-{kind}"))
+            if limit and limit > 0:
+                self._learn_limit(kind, limit, now)
+            bucket = self._requests if kind == "requests" else self._tokens
+            remaining = _as_float(lowered.get(f"x-ratelimit-remaining-{kind}"))
+            if bucket is None or remaining is None:
+                continue
+            bucket.refill(now)
+            bucket.level = min(bucket.level, remaining)
+            if remaining < 1:
+                reset = parse_reset_seconds(lowered.get(f"x-ratelimit-reset-{kind}"))
+                if reset:
+                    self.pause(reset)
+
+    def _learn_limit(self, kind: str, limit: float, now: float) -> None:
+        if kind == "requests" and self._learn_rpm and (self.rpm is None or not math.isclose(self.rpm, limit)):
+            self.rpm = limit
+            old = self._requests
+            self._requests = _Bucket(limit, now)
+            if old is not None:
+                self._requests.level = min(old.level, self._requests.capacity)
+        elif kind == "tokens" and self._learn_tpm and (self.tpm is None or not math.isclose(self.tpm, limit)):
+            self.tpm = limit
+            old = self._tokens
+            self._tokens = _Bucket(limit, now)
+            if old is not None:
+                self._tokens.level = min(old.level, self._tokens.capacity)
+
+
+def _as_float(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
