@@ -1,0 +1,427 @@
+"""`SelectorTrainingConfig` and `SelectorTrainer`: train a `SelectorModel` on preference pairs with TRL.
+
+`SelectorTrainer` is a real subclass of `trl.RewardTrainer`: logging, the metrics dict, checkpoints, the model
+card and `accelerate` (single CPU, one GPU or `accelerate launch` on many) all come from TRL. What it adds:
+
+* images: `chosen_image` / `rejected_image` columns are decoded by the dataloader workers and preprocessed in
+  the collator; or cached encoder features (`compute_features`) replace images and/or texts;
+* per-pair `weight` (clinician pairs weigh more) and an optional `clinician_weight` override;
+* the `logistic` and `hinge` losses on raw scores (`biomed_vital.selection.losses`);
+* evaluation metrics: pairwise accuracy on judge pairs, alignment with clinicians, ROC-AUC of score
+  differences, and the rank / MAP of clinician-preferred answers (`biomed_vital.selection.metrics`).
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from datasets import Dataset, IterableDataset
+from trl import RewardConfig, RewardTrainer
+
+from biomed_vital.selection.losses import LOSS_TYPES, pairwise_preference_loss
+from biomed_vital.selection.metrics import preference_metrics
+
+FEATURE_COLUMNS = (
+    "chosen_image_features",
+    "rejected_image_features",
+    "chosen_text_features",
+    "rejected_text_features",
+)
+_SOURCE_CODES = {"judge": 0, "clinician": 1}
+_PAIR_INFO_KEYS = ("pair_source", "pair_group", "pair_chosen_key", "pair_rejected_key")
+
+
+def _accelerator_supports_bf16() -> bool:
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    xpu = getattr(torch, "xpu", None)
+    return bool(xpu is not None and xpu.is_available())
+
+
+@dataclass
+class SelectorTrainingConfig(RewardConfig):
+    """Training arguments of the selector: `trl.RewardConfig` plus the selector's loss options.
+
+    Device-dependent defaults are resolved for the machine instead of TRL's GPU defaults: `bf16=None` becomes
+    True only on an accelerator that supports bfloat16 (never on CPU), and `gradient_checkpointing=None`
+    becomes False (selector encoders are small; turn it on explicitly for large towers).
+
+    Args:
+        loss_type: `"logistic"` (weighted Bradley-Terry, the default) or `"hinge"`; both on raw scores.
+        margin: for `hinge` the required score gap (default 1.0); for `logistic` a gap subtracted from the score
+            difference (default 0). A `margin` column in the dataset overrides it per pair.
+        clinician_weight: if set, every pair whose `source` is `"clinician"` gets this weight (judge pairs keep
+            their `weight` column, or 1).
+        max_length: tokens per text; longer texts are truncated (default: the tokenizer's limit), never dropped.
+        truncation_side: `"left"` (default) cuts the start of the text (caption, mentions) so the answer, which
+            comes last in the selector layout, is always seen.
+
+    Example:
+        >>> args = SelectorTrainingConfig("selector-run", loss_type="hinge", clinician_weight=10.0,
+        ...                               use_cpu=True, report_to="none")
+        >>> args.bf16, args.gradient_checkpointing, args.margin
+        (False, False, 1.0)
+    """
+
+    gradient_checkpointing: bool | None = field(
+        default=None,
+        metadata={
+            "help": "Gradient checkpointing; None resolves to False (the selector's encoders are small)."
+        },
+    )
+    bf16: bool | None = field(
+        default=None,
+        metadata={
+            "help": "bf16 mixed precision; None resolves to True only on an accelerator with bf16 support."
+        },
+    )
+    loss_type: str = field(default="logistic", metadata={"help": f"One of {list(LOSS_TYPES)}."})
+    margin: float | None = field(
+        default=None, metadata={"help": "Score gap: hinge default 1.0, logistic default 0.0."}
+    )
+    clinician_weight: float | None = field(
+        default=None,
+        metadata={"help": "Weight given to every clinician pair (None keeps the weight column)."},
+    )
+    max_length: int | None = field(
+        default=None,
+        metadata={"help": "Tokens per text (truncated, never dropped); None: the tokenizer's limit."},
+    )
+    truncation_side: str = field(default="left", metadata={"help": "'left' keeps the answer; or 'right'."})
+
+    def __post_init__(self):
+        if self.loss_type not in LOSS_TYPES:
+            raise ValueError(f"loss_type={self.loss_type!r} is not supported; use one of {list(LOSS_TYPES)}.")
+        if self.truncation_side not in ("left", "right"):
+            raise ValueError(f"truncation_side={self.truncation_side!r}; use 'left' or 'right'.")
+        if self.clinician_weight is not None and self.clinician_weight <= 0:
+            raise ValueError(f"clinician_weight must be > 0; got {self.clinician_weight}.")
+        if self.margin is None:
+            self.margin = 1.0 if self.loss_type == "hinge" else 0.0
+        if self.bf16 is None:
+            on_accelerator = not self.use_cpu and (torch.cuda.is_available() or _accelerator_supports_bf16())
+            self.bf16 = bool(not self.fp16 and on_accelerator and _accelerator_supports_bf16())
+        if self.gradient_checkpointing is None:
+            self.gradient_checkpointing = False
+        super().__post_init__()
+
+
+def _stable_hash(value: Any) -> int:
+    """A process-independent 31-bit key (Python's hash() of str is salted per process)."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        data = np.asarray(
+            value, dtype=np.float32 if np.asarray(value).dtype.kind == "f" else np.int64
+        ).tobytes()
+    else:
+        data = str(value).encode("utf-8")
+    return zlib.crc32(data) & 0x7FFFFFFF
+
+
+class SelectorCollator:
+    """Turns preference rows into a `SelectorModel` batch: chosen sides first, then rejected sides.
+
+    Output keys: `input_ids`, `attention_mask` (or `text_features`), `pixel_values` (or `image_features`),
+    `weight` (pairs,), optional `margin`, and `pair_*` bookkeeping tensors that `SelectorTrainer` pops before
+    the model runs (source, figure group and answer keys, used by the evaluation metrics).
+
+    Example:
+        >>> collator = SelectorCollator(processor, clinician_weight=10.0)   # doctest: +SKIP
+        >>> batch = collator([dataset[0], dataset[1]])                      # doctest: +SKIP
+    """
+
+    def __init__(self, processor: Any, clinician_weight: float | None = None):
+        self.processor = processor
+        self.tokenizer = getattr(processor, "tokenizer", processor)
+        self.clinician_weight = clinician_weight
+
+    def _images(self, examples: list[dict], side: str) -> list:
+        images = []
+        for example in examples:
+            image = example.get(f"{side}_image")
+            if image is None:
+                raise ValueError(
+                    f"a preference pair (figure_id={example.get('figure_id', '?')!r}) has no {side}_image; "
+                    "drop pairs without images or cache features with compute_features()."
+                )
+            images.append(image)
+        return images
+
+    def __call__(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        first = examples[0]
+        batch: dict[str, torch.Tensor] = {}
+        if "chosen_text_features" in first:
+            batch["text_features"] = torch.tensor(
+                np.asarray(
+                    [e["chosen_text_features"] for e in examples]
+                    + [e["rejected_text_features"] for e in examples],
+                    dtype=np.float32,
+                )
+            )
+        else:
+            ids = [e["chosen_ids"] for e in examples] + [e["rejected_ids"] for e in examples]
+            encoded = self.tokenizer.pad({"input_ids": ids}, padding=True, return_tensors="pt")
+            batch["input_ids"] = encoded["input_ids"]
+            batch["attention_mask"] = encoded["attention_mask"]
+        if "chosen_image_features" in first:
+            batch["image_features"] = torch.tensor(
+                np.asarray(
+                    [e["chosen_image_features"] for e in examples]
+                    + [e["rejected_image_features"] for e in examples],
+                    dtype=np.float32,
+                )
+            )
+        else:
+            images = self._images(examples, "chosen") + self._images(examples, "rejected")
+            batch["pixel_values"] = self.processor.preprocess_images(images, return_tensors="pt")[
+                "pixel_values"
+            ]
+
+        weights = []
+        for example in examples:
+            weight = example.get("weight")
+            weight = 1.0 if weight is None else float(weight)
+            if self.clinician_weight is not None and example.get("source") == "clinician":
+                weight = float(self.clinician_weight)
+            weights.append(weight)
+        batch["weight"] = torch.tensor(weights, dtype=torch.float32)
+        if first.get("margin") is not None:
+            batch["margin"] = torch.tensor([float(e["margin"]) for e in examples], dtype=torch.float32)
+
+        batch["pair_source"] = torch.tensor([_SOURCE_CODES.get(e.get("source"), -1) for e in examples])
+        batch["pair_group"] = torch.tensor([_stable_hash(e.get("figure_id", "")) for e in examples])
+        key_column = "text_features" if "chosen_text_features" in first else "ids"
+        batch["pair_chosen_key"] = torch.tensor([_stable_hash(e[f"chosen_{key_column}"]) for e in examples])
+        batch["pair_rejected_key"] = torch.tensor(
+            [_stable_hash(e[f"rejected_{key_column}"]) for e in examples]
+        )
+        return batch
+
+
+class SelectorTrainer(RewardTrainer):
+    """Train a `SelectorModel` on a *preferences* dataset with TRL's `RewardTrainer` machinery.
+
+    The dataset needs `chosen_text`, `rejected_text`, `chosen_image`, `rejected_image` (or the feature columns
+    from `compute_features`), and optionally `weight`, `source` (`clinician` / `judge`), `figure_id`, `margin`.
+
+    Example:
+        >>> from biomed_vital.testing import tiny_selector
+        >>> model, processor = tiny_selector()
+        >>> args = SelectorTrainingConfig("run", max_steps=10, use_cpu=True, report_to="none")  # doctest: +SKIP
+        >>> trainer = SelectorTrainer(model, args, train_dataset=preferences,                 # doctest: +SKIP
+        ...                           processing_class=processor)
+        >>> trainer.train()                                                                    # doctest: +SKIP
+        >>> trainer.save_model("selector")                                                     # doctest: +SKIP
+    """
+
+    _tag_names = ["trl", "reward-trainer", "biomed-vital", "selector"]
+    _name = "Selector"
+    _paper = {"title": "Biomedical Visual Instruction Tuning with Clinician Preference Alignment"}
+
+    def __init__(
+        self,
+        model: Any,
+        args: SelectorTrainingConfig | None = None,
+        data_collator: Any = None,
+        train_dataset: Dataset | IterableDataset | None = None,
+        eval_dataset: Any = None,
+        processing_class: Any = None,
+        compute_metrics: Any = None,
+        callbacks: Any = None,
+        optimizers: tuple = (None, None),
+        **kwargs: Any,
+    ):
+        if args is None:
+            args = SelectorTrainingConfig("selector")
+        elif not isinstance(args, SelectorTrainingConfig):
+            raise TypeError(
+                f"SelectorTrainer needs a SelectorTrainingConfig, got {type(args).__name__}; build one with "
+                "SelectorTrainingConfig(**your_reward_config.to_dict())."
+            )
+        if processing_class is None:
+            if not isinstance(model, str):
+                raise ValueError(
+                    "SelectorTrainer needs the SelectorProcessor of the model as `processing_class` (images and "
+                    "text are both preprocessed); load it with SelectorProcessor.from_pretrained(path)."
+                )
+            from biomed_vital.selection.processing import SelectorProcessor
+
+            processing_class = SelectorProcessor.from_pretrained(model)
+        if isinstance(model, str):
+            from biomed_vital.selection._auto_registration import register_auto_classes
+
+            register_auto_classes()  # RewardTrainer loads string ids with AutoModelForSequenceClassification
+        processor = processing_class
+        tokenizer = getattr(processor, "tokenizer", processor)
+        tokenizer.truncation_side = args.truncation_side
+        if data_collator is None:
+            data_collator = SelectorCollator(processor, clinician_weight=args.clinician_weight)
+        self._eval_pair_records: list[dict[str, torch.Tensor]] = []
+        # RewardTrainer reads pad/eos tokens from a tokenizer; a processor has none, so hand it the tokenizer.
+        super().__init__(
+            model=model,
+            args=args,
+            data_collator=data_collator,
+            train_dataset=train_dataset,
+            eval_dataset=eval_dataset,
+            processing_class=tokenizer,
+            compute_metrics=compute_metrics,
+            callbacks=callbacks,
+            optimizers=optimizers,
+            **kwargs,
+        )
+        # save_model() writes processing_class: restore the processor so the image processor is saved too.
+        self.processing_class = processor
+
+    # ------------------------------------------------------------------ data
+    def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
+        tokenizer = getattr(processing_class, "tokenizer", processing_class)
+        columns = (dataset.column_names if isinstance(dataset, Dataset) else None) or list(
+            next(iter(dataset)).keys()
+        )
+        has_text_features = "chosen_text_features" in columns and "rejected_text_features" in columns
+        has_image_features = "chosen_image_features" in columns and "rejected_image_features" in columns
+        required = [] if has_text_features or "chosen_ids" in columns else ["chosen_text", "rejected_text"]
+        required += [] if has_image_features else ["chosen_image", "rejected_image"]
+        missing = [name for name in required if name not in columns]
+        if missing:
+            raise ValueError(
+                f"the {dataset_name} dataset lacks the columns {missing} (it has {columns}). Build preference "
+                "data with biomed_vital.preferences.PreferenceDataset, or add cached features with "
+                "compute_features()."
+            )
+        if has_text_features or ("chosen_ids" in columns and "rejected_ids" in columns):
+            return dataset
+        max_length = args.max_length
+        if max_length is None:
+            processor = getattr(self, "processing_class", None)
+            max_length = getattr(processor, "max_text_length", None) or min(
+                int(getattr(tokenizer, "model_max_length", 512) or 512), 512
+            )
+
+        def tokenize(batch: dict[str, list]) -> dict[str, list]:
+            chosen = tokenizer(batch["chosen_text"], truncation=True, max_length=max_length)["input_ids"]
+            rejected = tokenizer(batch["rejected_text"], truncation=True, max_length=max_length)["input_ids"]
+            return {"chosen_ids": chosen, "rejected_ids": rejected}
+
+        map_kwargs: dict[str, Any] = {"batched": True}
+        if isinstance(dataset, Dataset):
+            map_kwargs.update(num_proc=args.dataset_num_proc, desc=f"Tokenizing {dataset_name} pairs")
+        return dataset.map(tokenize, **map_kwargs)
+
+    def _set_signature_columns_if_needed(self):
+        # remove_unused_columns would otherwise drop the images, weights and sources.
+        if self._signature_columns is None:
+            self._signature_columns = [
+                "chosen_ids",
+                "rejected_ids",
+                "chosen_image",
+                "rejected_image",
+                *FEATURE_COLUMNS,
+                "weight",
+                "margin",
+                "source",
+                "figure_id",
+            ]
+
+    # ------------------------------------------------------------------ loss
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        mode = "train" if self.model.training else "eval"
+        weight = inputs.pop("weight", None)
+        margin = inputs.pop("margin", None)
+        pair_info = {key: inputs.pop(key) for key in _PAIR_INFO_KEYS if key in inputs}
+        model_inputs = {key: value for key, value in inputs.items() if key != "use_cache"}
+        outputs = model(**model_inputs)
+        rewards_chosen, rewards_rejected = torch.chunk(outputs.logits.squeeze(-1).float(), chunks=2)
+
+        loss = pairwise_preference_loss(
+            rewards_chosen,
+            rewards_rejected,
+            weight,
+            loss_type=self.args.loss_type,
+            margin=margin if margin is not None else self.args.margin,
+        )
+        if self.args.center_rewards_coefficient is not None:
+            loss = loss + self.args.center_rewards_coefficient * torch.mean(
+                (rewards_chosen + rewards_rejected) ** 2
+            )
+
+        if mode == "train" and "attention_mask" in inputs:
+            tokens = self.accelerator.gather_for_metrics(inputs["attention_mask"].sum()).sum().item()
+            self._total_train_tokens += tokens // self._tp_size
+        self._metrics[mode]["num_tokens"] = [self._total_train_tokens]
+        with torch.no_grad():
+            all_rewards = self.accelerator.gather(outputs.logits.detach().float())
+            metrics = self._metrics[mode]
+            metrics["min_reward"].append(all_rewards.min().item())
+            metrics["mean_reward"].append(all_rewards.mean().item())
+            metrics["max_reward"].append(all_rewards.max().item())
+            accuracy = (rewards_chosen > rewards_rejected).float().mean()
+            metrics["accuracy"].append(self.accelerator.gather_for_metrics(accuracy).mean().item())
+            gap = (rewards_chosen - rewards_rejected).mean()
+            metrics["margin"].append(self.accelerator.gather_for_metrics(gap).mean().item())
+            if mode == "eval" and pair_info:
+                record = {
+                    "chosen": rewards_chosen.detach(),
+                    "rejected": rewards_rejected.detach(),
+                    **pair_info,
+                }
+                gathered = self.accelerator.gather_for_metrics(record)
+                self._eval_pair_records.append({key: value.cpu() for key, value in gathered.items()})
+        return (loss, outputs) if return_outputs else loss
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluation_loop(
+        self, dataloader, description, prediction_loss_only=None, ignore_keys=None, metric_key_prefix="eval"
+    ):
+        self._eval_pair_records = []
+        output = super().evaluation_loop(
+            dataloader,
+            description,
+            prediction_loss_only=prediction_loss_only,
+            ignore_keys=ignore_keys,
+            metric_key_prefix=metric_key_prefix,
+        )
+        if self._eval_pair_records:
+            records = {
+                key: torch.cat([r[key] for r in self._eval_pair_records]).numpy()
+                for key in self._eval_pair_records[0]
+            }
+            names = {code: name for name, code in _SOURCE_CODES.items()}
+            sources = [names.get(int(code), "other") for code in records["pair_source"]]
+            pair_metrics = preference_metrics(
+                records["chosen"],
+                records["rejected"],
+                sources,
+                groups=records["pair_group"].tolist(),
+                chosen_keys=records["pair_chosen_key"].tolist(),
+                rejected_keys=records["pair_rejected_key"].tolist(),
+            )
+            renamed = {"accuracy": "pairwise_accuracy"}
+            for name, value in pair_metrics.items():
+                if value is not None:
+                    output.metrics[f"{metric_key_prefix}_{renamed.get(name, name)}"] = value
+        self._eval_pair_records = []
+        return output
+
+    def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval"):
+        """Evaluate as `RewardTrainer` does, add the selector metrics, and restore the model's train/eval mode.
+
+        Example:
+            >>> metrics = trainer.evaluate(held_out_pairs)             # doctest: +SKIP
+            >>> metrics["eval_clinician_alignment"]                    # doctest: +SKIP
+            0.83
+        """
+        was_training = self.model.training
+        try:
+            return super().evaluate(
+                eval_dataset=eval_dataset, ignore_keys=ignore_keys, metric_key_prefix=metric_key_prefix
+            )
+        finally:
+            self.model.train(was_training)
+
+
+__all__ = ["SelectorCollator", "SelectorTrainer", "SelectorTrainingConfig"]
