@@ -1,0 +1,305 @@
+"""`select()`: score a pool of generated candidates with a selector and keep the best.
+
+Scoring is a batched DataLoader pass: workers read rows from the Arrow-backed dataset, decode the images
+and build the texts (with the shared layout of `biomed_vital.preferences`), the collate step preprocesses
+them, and the parent process only runs the model under `torch.inference_mode`. Each image is encoded once
+per candidate even when its conversation has several question/answer pairs. Scores go into one float array
+(a memmap in `output_dir`), so pools larger than memory work.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from datasets import Dataset, Value
+from tqdm.auto import tqdm
+
+from biomed_vital.selection._rows import RowBatches, decode_image, identity_collate, iter_column, undecoded
+
+SCORE_COLUMN = "selector_score"
+_TEXT_COLUMNS = ("caption", "mentions", "messages")
+
+
+def _candidate_texts(caption: Any, mentions: Any, messages: Any, score_by: str) -> list[str]:
+    from biomed_vital.preferences import format_selector_conversation, format_selector_text, qa_pairs
+
+    if score_by == "conversation":
+        return [format_selector_conversation(caption, mentions, messages)] if messages else []
+    return [
+        format_selector_text(caption, mentions, question, answer) for question, answer in qa_pairs(messages)
+    ]
+
+
+class _CandidateBatch:
+    """Builds one model batch from a block of rows (runs in a DataLoader worker)."""
+
+    def __init__(self, processor: Any, score_by: str, max_length: int | None):
+        self.processor = processor
+        self.score_by = score_by
+        self.max_length = max_length
+
+    def __call__(self, rows: dict[str, list], indices: list[int]) -> dict[str, Any]:
+        images, texts, owners, kept, errors = [], [], [], [], []
+        for position, row in enumerate(indices):
+            try:
+                row_texts = _candidate_texts(
+                    rows.get("caption", [None] * len(indices))[position],
+                    rows.get("mentions", [None] * len(indices))[position],
+                    rows["messages"][position],
+                    self.score_by,
+                )
+                if not row_texts:
+                    raise ValueError("the conversation has no question/answer pair")
+                image = decode_image(rows["image"][position])
+            except Exception as error:  # one bad row must not stop a pool of 100k
+                errors.append((row, f"{type(error).__name__}: {error}"))
+                continue
+            owners.extend([len(kept)] * len(row_texts))
+            texts.extend(row_texts)
+            images.append(image)
+            kept.append(row)
+        batch: dict[str, Any] = {"rows": kept, "errors": errors}
+        if kept:
+            batch.update(self.processor.preprocess_images(images, return_tensors="pt"))
+            batch.update(self.processor.tokenize(texts, max_length=self.max_length, return_tensors="pt"))
+            batch["owners"] = torch.tensor(owners)
+        return batch
+
+
+def _cutoffs(
+    scores: np.ndarray, groups: np.ndarray, top_fraction: float | None, threshold: float | None
+) -> tuple[np.ndarray, dict[str, float | None]]:
+    keep = ~np.isnan(scores)
+    cutoffs: dict[str, float | None] = {}
+    for group in np.unique(groups):
+        members = np.flatnonzero((groups == group) & ~np.isnan(scores))
+        cutoff = None
+        if top_fraction is not None and members.size:
+            count = max(1, math.ceil(top_fraction * members.size))
+            # stable sort: among equal scores the earlier candidate wins
+            order = members[np.argsort(-scores[members], kind="stable")]
+            dropped = order[count:]
+            keep[dropped] = False
+            cutoff = float(scores[order[count - 1]])
+        if threshold is not None:
+            keep[members[scores[members] < threshold]] = False
+            cutoff = threshold if cutoff is None else max(cutoff, threshold)
+        cutoffs[str(group)] = cutoff
+    return keep, cutoffs
+
+
+def _write_report(
+    output_dir: Path,
+    scores: np.ndarray,
+    keep: np.ndarray,
+    modalities: np.ndarray,
+    cutoffs: dict,
+    summary: dict[str, Any],
+) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = sorted(set(modalities.tolist()))
+    per_modality = {}
+    for name in names:
+        in_group = modalities == name
+        scored = in_group & ~np.isnan(scores)
+        per_modality[name] = {
+            "candidates": int(in_group.sum()),
+            "scored": int(scored.sum()),
+            "kept": int((keep & in_group).sum()),
+            "dropped": int((in_group & ~keep).sum()),
+            "mean_score": float(np.mean(scores[scored])) if scored.any() else None,
+        }
+    summary["per_modality"] = per_modality
+    summary["cutoffs"] = cutoffs
+    (output_dir / "selection_summary.json").write_text(json.dumps(summary, indent=2))
+
+    valid = scores[~np.isnan(scores)]
+    if valid.size:
+        bins = np.histogram_bin_edges(valid, bins=min(50, max(5, int(np.sqrt(valid.size)))))
+        columns = min(3, len(names))
+        rows = math.ceil(len(names) / columns)
+        figure, axes = plt.subplots(rows, columns, figsize=(4.5 * columns, 3.2 * rows), squeeze=False)
+        for axis, name in zip(axes.flat, names, strict=False):
+            group = scores[(modalities == name) & ~np.isnan(scores)]
+            axis.hist(group, bins=bins, color="tab:blue", alpha=0.8)
+            cutoff = cutoffs.get(name, cutoffs.get("all"))
+            if cutoff is not None:
+                axis.axvline(cutoff, color="tab:red", linestyle="--", label=f"cut-off {cutoff:.3g}")
+                axis.legend(fontsize=8)
+            axis.set_title(f"{name}: kept {per_modality[name]['kept']} of {per_modality[name]['candidates']}")
+            axis.set_xlabel("selector score")
+            axis.set_ylabel("candidates")
+        for axis in list(axes.flat)[len(names) :]:
+            axis.set_visible(False)
+        figure.tight_layout()
+        figure.savefig(output_dir / "score_histogram.png", dpi=110)
+        plt.close(figure)
+
+
+def select(
+    candidates: Dataset,
+    model: Any,
+    processor: Any = None,
+    *,
+    top_fraction: float | None = None,
+    threshold: float | None = None,
+    per_modality: bool = False,
+    batch_size: int = 64,
+    num_workers: int | None = None,
+    output_dir: str | os.PathLike | None = None,
+    score_by: Literal["qa_mean", "conversation"] = "qa_mean",
+    max_length: int | None = None,
+) -> Dataset:
+    """Score every candidate conversation and keep the best ones; adds the `selector_score` column.
+
+    A candidate's score is the mean of the scores of its question/answer pairs, each laid out with
+    `format_selector_text` (`score_by="qa_mean"`), or the score of the whole conversation laid out with
+    `format_selector_conversation` (`score_by="conversation"`). Rows whose `status` is not `"ok"`, whose
+    image cannot be decoded or whose conversation has no answer get `selector_score=None` and are never kept.
+
+    Args:
+        candidates: the generator's output (`image`, `caption`, `mentions`, `messages`, `status`, `modality`).
+        model: a `SelectorModel` (or a path / Hub id to load one).
+        processor: its `SelectorProcessor` (loaded from `model` when it is a path and this is None).
+        top_fraction: keep this fraction of the scored candidates (per modality with `per_modality=True`).
+        threshold: keep candidates scoring at least this; combined with `top_fraction`, both must hold.
+            With neither, every scored candidate is kept (pure scoring).
+        per_modality: apply the cut-off within each `modality` so every modality keeps its share.
+        batch_size: candidates per model batch.
+        num_workers: DataLoader worker processes that read rows, decode images and tokenize (default: up to
+            4, one less than the CPU count). With 0, everything runs in this process.
+        output_dir: where the selection report goes: `selection_summary.json` (counts kept/dropped per
+            modality, cut-offs, failures), `score_histogram.png` and `scores.npy` (one score per row, NaN where
+            not scored).
+
+    Returns:
+        The kept rows of `candidates` in their original order, with `selector_score`.
+
+    Example:
+        >>> selected = select(candidates, "path/to/selector", top_fraction=0.2, per_modality=True,  # doctest: +SKIP
+        ...                   output_dir="selection_report")
+    """
+    if top_fraction is not None and not 0.0 < top_fraction <= 1.0:
+        raise ValueError(f"top_fraction must be in (0, 1]; got {top_fraction}.")
+    if score_by not in ("qa_mean", "conversation"):
+        raise ValueError(f"score_by={score_by!r}; use 'qa_mean' or 'conversation'.")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1; got {batch_size}.")
+    missing = [column for column in ("image", "messages") if column not in candidates.column_names]
+    if missing:
+        raise ValueError(
+            f"select() needs the candidate columns {missing} (the dataset has {candidates.column_names}); "
+            "pass the output of GPT4VGenerator or a dataset with the same columns."
+        )
+    if per_modality and "modality" not in candidates.column_names:
+        raise ValueError("per_modality=True needs a 'modality' column in the candidates.")
+    if SCORE_COLUMN in candidates.column_names:
+        candidates = candidates.remove_columns(SCORE_COLUMN)
+    if isinstance(model, (str, os.PathLike)):
+        from biomed_vital.selection.modeling import SelectorModel
+        from biomed_vital.selection.processing import SelectorProcessor
+
+        processor = processor or SelectorProcessor.from_pretrained(model)
+        model = SelectorModel.from_pretrained(model)
+    if processor is None:
+        raise ValueError("select() needs the selector's processor (SelectorProcessor.from_pretrained(path)).")
+    if num_workers is None:
+        num_workers = min(4, max(0, (os.cpu_count() or 1) - 1))
+
+    total = len(candidates)
+    statuses = (
+        np.array([s == "ok" for s in iter_column(candidates, "status")], dtype=bool)
+        if "status" in candidates.column_names
+        else np.ones(total, dtype=bool)
+    )
+    eligible = np.flatnonzero(statuses)
+    output_path = Path(output_dir) if output_dir is not None else None
+    if output_path is not None:
+        output_path.mkdir(parents=True, exist_ok=True)
+        scores = np.lib.format.open_memmap(
+            output_path / "scores.npy", mode="w+", dtype=np.float32, shape=(total,)
+        )
+        scores[:] = np.nan
+    else:
+        scores = np.full(total, np.nan, dtype=np.float32)
+
+    view = undecoded(candidates, ["image", *[c for c in _TEXT_COLUMNS if c in candidates.column_names]])
+    loader = torch.utils.data.DataLoader(
+        RowBatches(view, eligible, _CandidateBatch(processor, score_by, max_length)),
+        batch_size=batch_size,
+        num_workers=num_workers,
+        collate_fn=identity_collate,
+        prefetch_factor=4 if num_workers > 0 else None,
+        persistent_workers=False,
+    )
+    device = next(model.parameters()).device
+    errors: list[tuple[int, str]] = []
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for batch in tqdm(loader, desc="Scoring candidates", unit="batch"):
+                errors.extend(batch["errors"])
+                if not batch["rows"]:
+                    continue
+                image_features = model.encode_image(batch["pixel_values"].to(device))
+                text_features = model.encode_text(
+                    batch["input_ids"].to(device),
+                    batch["attention_mask"].to(device),
+                    batch["token_type_ids"].to(device) if "token_type_ids" in batch else None,
+                )
+                owners = batch["owners"].to(device)
+                text_scores = model.score_features(image_features[owners], text_features).squeeze(-1).float()
+                sums = torch.zeros(len(batch["rows"]), device=device).index_add_(0, owners, text_scores)
+                counts = torch.bincount(owners, minlength=len(batch["rows"])).clamp(min=1)
+                scores[np.asarray(batch["rows"])] = (sums / counts).cpu().numpy()
+    finally:
+        model.train(was_training)
+
+    groups = (
+        np.asarray(list(iter_column(candidates, "modality")), dtype=object).astype(str)
+        if per_modality
+        else np.full(total, "all", dtype=object)
+    )
+    keep, cutoffs = _cutoffs(np.asarray(scores, dtype=np.float64), groups, top_fraction, threshold)
+
+    if output_path is not None:
+        scores.flush()
+        modalities = (
+            np.asarray(list(iter_column(candidates, "modality")), dtype=object).astype(str)
+            if "modality" in candidates.column_names
+            else np.full(total, "all", dtype=object)
+        )
+        summary = {
+            "candidates": total,
+            "not_ok_status": int(total - eligible.size),
+            "failed": len(errors),
+            "first_failures": [{"row": row, "error": message} for row, message in errors[:20]],
+            "scored": int((~np.isnan(scores)).sum()),
+            "kept": int(keep.sum()),
+            "top_fraction": top_fraction,
+            "threshold": threshold,
+            "per_modality_cutoff": per_modality,
+            "score_by": score_by,
+        }
+        _write_report(output_path, np.asarray(scores), keep, modalities, cutoffs, summary)
+
+    values = [None if math.isnan(value) else float(value) for value in np.asarray(scores).tolist()]
+    if candidates._indices is not None:
+        # add_column needs a contiguous table; this writes the view once instead of failing.
+        candidates = candidates.flatten_indices()
+    scored = candidates.add_column(SCORE_COLUMN, values, feature=Value("float64"))
+    return scored.select(np.flatnonzero(keep))
+
+
+__all__ = ["select"]
