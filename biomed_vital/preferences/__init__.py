@@ -23,6 +23,22 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _LAZY_ATTRIBUTES: dict[str, str] = {
+    "PreferenceDataset": "biomed_vital.preferences.dataset",
+    "PAPER_CLINICIAN_WEIGHTS": "biomed_vital.preferences.dataset",
+    "clinician_weight_sweep": "biomed_vital.preferences.dataset",
+    "deduplicate_preferences": "biomed_vital.preferences.dataset",
+    "mix_preferences": "biomed_vital.preferences.dataset",
+    "preference_build_stats": "biomed_vital.preferences.dataset",
+    "preference_features": "biomed_vital.preferences.dataset",
+    "summarize_preferences": "biomed_vital.preferences.dataset",
+    "train_test_split_by_figure": "biomed_vital.preferences.dataset",
+    "ANNOTATION_CHOICES": "biomed_vital.preferences.annotations",
+    "AnnotationError": "biomed_vital.preferences.annotations",
+    "AnswerMark": "biomed_vital.preferences.annotations",
+    "PairwiseJudgement": "biomed_vital.preferences.annotations",
+    "append_annotations": "biomed_vital.preferences.annotations",
+    "normalize_annotation": "biomed_vital.preferences.annotations",
+    "read_annotations": "biomed_vital.preferences.annotations",
     "DEFAULT_MAX_MENTIONS": "biomed_vital.preferences.text",
     "format_selector_conversation": "biomed_vital.preferences.text",
     "format_selector_text": "biomed_vital.preferences.text",
@@ -46,6 +62,26 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from biomed_vital.preferences.annotations import (  # noqa: F401
+        ANNOTATION_CHOICES,
+        AnnotationError,
+        AnswerMark,
+        PairwiseJudgement,
+        append_annotations,
+        normalize_annotation,
+        read_annotations,
+    )
+    from biomed_vital.preferences.dataset import (  # noqa: F401
+        PAPER_CLINICIAN_WEIGHTS,
+        PreferenceDataset,
+        clinician_weight_sweep,
+        deduplicate_preferences,
+        mix_preferences,
+        preference_build_stats,
+        preference_features,
+        summarize_preferences,
+        train_test_split_by_figure,
+    )
     from biomed_vital.preferences.text import (  # noqa: F401
         DEFAULT_MAX_MENTIONS,
         format_selector_conversation,
