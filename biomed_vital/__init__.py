@@ -58,3 +58,8 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real objects
         modality_from_domain,
         to_llava_json,
     )
+
+# Lets transformers' Auto classes load saved selectors without trust_remote_code; imports nothing heavy.
+from biomed_vital.selection._auto_registration import install_auto_registration_hook  # noqa: E402
+
+install_auto_registration_hook()

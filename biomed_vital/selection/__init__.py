@@ -32,11 +32,7 @@ __all__ = sorted(_LAZY_ATTRIBUTES)
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY_ATTRIBUTES:
-        module = importlib.import_module(_LAZY_ATTRIBUTES[name])
-        if _LAZY_ATTRIBUTES[name] != "biomed_vital.selection._auto_registration":
-            module_registration = importlib.import_module("biomed_vital.selection._auto_registration")
-            module_registration.install_auto_registration_hook()
-        value = getattr(module, name)
+        value = getattr(importlib.import_module(_LAZY_ATTRIBUTES[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'biomed_vital.selection' has no attribute {name!r}")
