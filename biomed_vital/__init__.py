@@ -60,6 +60,8 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real objects
     )
 
 # Lets transformers' Auto classes load saved selectors without trust_remote_code; imports nothing heavy.
-from biomed_vital.selection._auto_registration import install_auto_registration_hook  # noqa: E402
+from biomed_vital.selection._auto_registration import (  # noqa: E402
+    install_auto_registration_hook as _install_auto_registration_hook,
+)
 
-install_auto_registration_hook()
+_install_auto_registration_hook()
