@@ -25,7 +25,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -59,6 +59,10 @@ class ChatRequest:
             the engine fills in its backend's model.
         request_id: a label for messages and results (a candidate id, a figure id).
         candidate_index: which candidate of the same prompt this is; part of the cache key.
+        build: instead of ``body``, a function that builds it when the request is about to be
+            sent (keeps memory flat when bodies carry large images); then ``key`` is required.
+        key: a precomputed cache key (see :func:`~biomed_vital.generation.cache.request_key`);
+            computed from ``body`` when left empty.
 
     Example:
         >>> request = ChatRequest({"messages": [{"role": "user", "content": "Hi"}], "seed": 0}, "fig-1-c0")
@@ -66,9 +70,17 @@ class ChatRequest:
         'fig-1-c0'
     """
 
-    body: dict[str, Any]
+    body: dict[str, Any] | None = None
     request_id: str = ""
     candidate_index: int = 0
+    build: Callable[[], dict[str, Any]] | None = field(default=None, repr=False, compare=False)
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        if self.body is None and self.build is None:
+            raise ValueError(f"ChatRequest {self.request_id!r} needs a body or a build function")
+        if self.body is None and not self.key:
+            raise ValueError(f"ChatRequest {self.request_id!r} has a build function but no precomputed key")
 
 
 @dataclass
@@ -254,11 +266,17 @@ class RequestEngine:
             self._cache = ResponseCache(self.config.cache_dir)
         return self._cache
 
-    def prepare(self, request: ChatRequest) -> tuple[dict[str, Any], str]:
-        """The body to send (with the backend's model filled in) and its cache key."""
-        body = dict(request.body)
+    def body_of(self, request: ChatRequest) -> dict[str, Any]:
+        """The body to send, built now if the request is lazy, with the backend's model filled in."""
+        body = dict(request.body if request.body is not None else request.build())  # type: ignore[misc]
         body.setdefault("model", self.backend.model)
-        return body, request_key(body, request.candidate_index)
+        return body
+
+    def key_of(self, request: ChatRequest) -> str:
+        """The request's cache key (precomputed, or from its body)."""
+        if request.key:
+            return request.key
+        return request_key(self.body_of(request), request.candidate_index)
 
     def estimate(self, requests: Sequence[ChatRequest], *, skip_cached: bool = True) -> CostEstimate:
         """Dry run: projected tokens and spend of ``requests`` (those already cached cost nothing).
@@ -269,9 +287,10 @@ class RequestEngine:
             >>> engine.estimate([ChatRequest(body, "r0")]).completion_tokens
             1000
         """
-        prepared = [self.prepare(request) for request in requests]
-        cached = self.cache.get_many(key for _, key in prepared) if (skip_cached and self.cache) else {}
-        return estimate_cost([body for body, key in prepared if key not in cached], self.price_table)
+        keys = [self.key_of(request) for request in requests]
+        cached = self.cache.get_many(keys) if (skip_cached and self.cache) else {}
+        bodies = (self.body_of(r) for r, key in zip(requests, keys, strict=True) if key not in cached)
+        return estimate_cost(bodies, self.price_table)
 
     def run_sync(self, requests: Sequence[ChatRequest], *, desc: str = "requests") -> list[ChatResult]:
         """Synchronous :meth:`run` (works inside Jupyter's running loop too)."""
@@ -283,14 +302,14 @@ class RequestEngine:
         Requests with the same cache key are sent once and share the result.
         """
         started = time.perf_counter()
-        prepared = [self.prepare(request) for request in requests]
-        results: list[ChatResult | None] = [None] * len(prepared)
+        keys = [self.key_of(request) for request in requests]
+        results: list[ChatResult | None] = [None] * len(keys)
         cache = self.cache
-        stored = cache.get_many(key for _, key in prepared) if cache is not None else {}
+        stored = cache.get_many(keys) if cache is not None else {}
 
         first_index_by_key: dict[str, int] = {}
         pending: list[int] = []
-        for index, (_, key) in enumerate(prepared):
+        for index, key in enumerate(keys):
             if key in stored:
                 results[index] = self._result_from_response(
                     requests[index].request_id, key, stored[key], cached=True
@@ -301,11 +320,11 @@ class RequestEngine:
 
         budget = self.config.budget_usd
         if budget is not None and pending:
-            unpriced = {
-                prepared[i][0]["model"]
-                for i in pending
-                if self.price_table.price(prepared[i][0]["model"]) is None
+            models = {
+                str(requests[i].body.get("model", self.backend.model)) for i in pending if requests[i].body
             }
+            models.add(self.backend.model)
+            unpriced = {model for model in models if self.price_table.price(model) is None}
             if unpriced:
                 raise ValueError(
                     f"budget_usd is set but there is no price for model(s) {sorted(unpriced)}; "
@@ -316,18 +335,15 @@ class RequestEngine:
         state = _RunState(budget)
         limiter = RateLimiter(self.config.rpm, self.config.tpm)
         # cached requests and repeats of a pending key count as done from the start
-        progress = self._progress_bar(len(prepared), len(prepared) - len(pending), desc)
+        progress = self._progress_bar(len(keys), len(keys) - len(pending), desc)
         if pending:
             client = self.backend.create_client()
             queue = iter(pending)
 
             async def worker() -> None:
-                for (
-                    index
-                ) in queue:  # shared iterator: each worker takes the next request as soon as it is free
-                    results[index] = await self._send(
-                        requests[index].request_id, *prepared[index], client, limiter, state
-                    )
+                # a shared iterator: each worker takes the next request the moment it is free
+                for index in queue:
+                    results[index] = await self._send(requests[index], keys[index], client, limiter, state)
                     self._tick(progress, state, results[index])
 
             try:
@@ -337,7 +353,7 @@ class RequestEngine:
             finally:
                 await client.close()
 
-        for index, (_, key) in enumerate(prepared):  # requests that shared a key with an earlier one
+        for index, key in enumerate(keys):  # requests that shared a key with an earlier one
             if results[index] is None:
                 first = results[first_index_by_key[key]]
                 assert first is not None
@@ -352,16 +368,16 @@ class RequestEngine:
         return final
 
     async def _send(
-        self,
-        request_id: str,
-        body: dict[str, Any],
-        key: str,
-        client: Any,
-        limiter: RateLimiter,
-        state: _RunState,
+        self, request: ChatRequest, key: str, client: Any, limiter: RateLimiter, state: _RunState
     ) -> ChatResult:
         import openai
 
+        request_id = request.request_id
+        try:
+            # building may encode an image: keep that CPU work off the event loop
+            body = await asyncio.to_thread(self.body_of, request) if request.build else self.body_of(request)
+        except Exception as error:  # a figure that cannot be encoded fails alone
+            return self._error(request_id, key, error, 0, None)
         model = body["model"]
         token_estimate = estimate_request_tokens(body)
         cost_estimate = 0.0
@@ -556,3 +572,46 @@ def _cause(result: ChatResult) -> str:
     if result.error_type == "budget":
         return "budget"
     return f"{result.error_type} {result.http_status}" if result.http_status else result.error_type or "error"
+
+
+_BACKEND_OPTIONS = (
+    "provider",
+    "base_url",
+    "azure_endpoint",
+    "api_version",
+    "api_key",
+    "api_key_env",
+    "organization",
+    "timeout",
+)
+
+
+def engine_from_options(
+    model: str,
+    *,
+    backend: BackendConfig | None = None,
+    engine: RequestEngine | None = None,
+    engine_config: EngineConfig | None = None,
+    **options: Any,
+) -> RequestEngine:
+    """Build the engine of a generator or judge from its keyword options.
+
+    ``options`` may hold :class:`BackendConfig` fields (``base_url``, ``api_key``,
+    ``azure_endpoint``, ``api_version``, ``timeout``, ...) and :class:`EngineConfig` fields
+    (``max_concurrency``, ``rpm``, ``cache_dir``, ``budget_usd``, ...). An explicit ``engine``
+    is used as it is (so a generator and a judge can share one).
+
+    Example:
+        >>> engine_from_options("gpt-4o", api_key="sk-x", max_concurrency=8).config.max_concurrency
+        8
+    """
+    if engine is not None:
+        if options or backend is not None or engine_config is not None:
+            raise TypeError("pass either engine=... or backend/engine options, not both")
+        return engine
+    backend_options = {k: options.pop(k) for k in list(options) if k in _BACKEND_OPTIONS}
+    if backend is None:
+        backend = BackendConfig(model=model, **backend_options)
+    elif backend_options:
+        raise TypeError(f"pass {sorted(backend_options)} inside backend=BackendConfig(...), not both")
+    return RequestEngine(backend, engine_config, **options)

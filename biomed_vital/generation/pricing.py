@@ -159,7 +159,7 @@ def estimate_cost(
     Example:
         >>> body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1000}
         >>> print(estimate_cost([body, body]))
-        2 requests, ~18 prompt tokens, <= 2,000 completion tokens, projected spend <= $0.02
+        2 requests, ~16 prompt tokens, <= 2,000 completion tokens, projected spend <= $0.02
     """
     table = price_table or PriceTable.default()
     n = prompt_total = completion_total = 0

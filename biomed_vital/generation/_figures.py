@@ -1,0 +1,104 @@
+"""Reading figure rows for requests: context columns, image fingerprints and encoded images.
+
+Request bodies carry images as base64 data URLs; for a pool of many thousand figures they
+are built only when a request is about to be sent. Cache keys are therefore computed from a
+fingerprint of the stored image bytes and the encoding settings instead of the data URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+FIGURE_ID = "id"
+
+
+def check_figures(figures: Any, required: Sequence[str] = ("id", "image")) -> None:
+    """Raise a clear error when ``figures`` is not a Dataset with the needed columns and unique ids."""
+    from datasets import Dataset
+
+    if not isinstance(figures, Dataset):
+        raise TypeError(
+            f"expected a datasets.Dataset of figures, got {type(figures).__name__}; "
+            "load one with biomed_vital.data.load_figures(...)"
+        )
+    missing = [c for c in required if c not in figures.column_names]
+    if missing:
+        raise KeyError(f"the figures Dataset lacks column(s) {missing}; it has {figures.column_names}")
+    if "id" in required:
+        first_row: dict[str, int] = {}
+        for index, figure_id in enumerate(figures["id"]):
+            if figure_id is None or str(figure_id) == "":
+                raise ValueError(f"row {index} has an empty id; every figure needs a unique id")
+            if figure_id in first_row:
+                raise ValueError(
+                    f"figure id {figure_id!r} appears at rows {first_row[figure_id]} and {index}; ids must be unique"
+                )
+            first_row[figure_id] = index
+
+
+def context_columns(figures: Any) -> list[dict[str, Any]]:
+    """``caption``, ``mentions`` and ``modality`` of every row, without decoding any image."""
+    n = len(figures)
+    names = figures.column_names
+    captions = figures["caption"] if "caption" in names else [""] * n
+    mentions = figures["mentions"] if "mentions" in names else [[] for _ in range(n)]
+    modalities = figures["modality"] if "modality" in names else ["other"] * n
+    rows = []
+    for caption, mention, modality in zip(captions, mentions, modalities, strict=True):
+        if isinstance(mention, str):
+            mention = [mention]
+        rows.append(
+            {"caption": caption or "", "mentions": list(mention or []), "modality": modality or "other"}
+        )
+    return rows
+
+
+def image_fingerprints(figures: Any, column: str = "image", batch_size: int = 256) -> list[str | None]:
+    """sha256 of each row's stored image bytes (``None`` where a row has no image), read in batches."""
+    from datasets import Image
+
+    feature = figures.features.get(column)
+    view = figures.cast_column(column, Image(decode=False)) if isinstance(feature, Image) else figures
+    view = view.select_columns([column])
+    fingerprints: list[str | None] = []
+    for batch in view.iter(batch_size=batch_size):
+        for value in batch[column]:
+            fingerprints.append(_fingerprint(value))
+    return fingerprints
+
+
+def _fingerprint(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        if value.get("bytes"):
+            return hashlib.sha256(value["bytes"]).hexdigest()
+        if value.get("path"):
+            with open(value["path"], "rb") as handle:
+                return hashlib.file_digest(handle, "sha256").hexdigest()
+        return None
+    if isinstance(value, bytes):
+        return hashlib.sha256(value).hexdigest()
+    if hasattr(value, "tobytes"):  # a decoded PIL image
+        return hashlib.sha256(value.tobytes() + repr((value.mode, value.size)).encode()).hexdigest()
+    return hashlib.sha256(str(value).encode("utf-8")).hexdigest()
+
+
+def image_part(image: Any, *, max_side: int, detail: str) -> dict[str, Any]:
+    """An OpenAI ``image_url`` content part holding ``image`` as a base64 data URL."""
+    from biomed_vital.data import image_to_data_url
+
+    return {
+        "type": "image_url",
+        "image_url": {"url": image_to_data_url(image, max_side=max_side), "detail": detail},
+    }
+
+
+def image_key_part(fingerprint: str, *, max_side: int, detail: str) -> dict[str, Any]:
+    """The stand-in for :func:`image_part` inside a cache key (same settings, same key)."""
+    return {
+        "type": "image_url",
+        "image_url": {"url": f"sha256:{fingerprint};max_side={max_side}", "detail": detail},
+    }

@@ -1,0 +1,272 @@
+"""The prompts of the generator and the judge, and the few-shot demonstrations.
+
+The generation prompt follows BioMed-VITAL: the model sees a figure's image, caption and
+in-text mentions and writes a multi-turn conversation in which the assistant answers as if it
+saw the image, shown clinician-selected demonstrations first (one per modality by default).
+The judge prompt asks for a 0-10 rating on the paper's criteria.
+
+The request turn always carries the figure context as labelled lines (``Caption:``,
+``Mentions:`` and, for the judge, ``Question:`` / ``Answer:``), after a one-line instruction,
+so that any server (and the offline stand-in) can find them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "GENERATION_SYSTEM_PROMPT",
+    "JUDGE_CONVERSATION_SYSTEM_PROMPT",
+    "JUDGE_SYSTEM_PROMPT",
+    "TWO_ANSWER_SYSTEM_PROMPT",
+    "Demonstration",
+    "DemonstrationPool",
+    "conversation_text",
+    "figure_context_text",
+    "prompt_sha",
+]
+
+_GENERATION_CORE = """\
+You are an expert in biomedical imaging who writes instruction data for vision-language assistants.
+
+Each request gives you one figure from a biomedical research article: the image, its caption, and \
+sentences of the article that mention the figure (in-text mentions). Design a conversation between \
+a user who asks about the image and an assistant that answers as if it were looking at the image \
+itself.
+
+Requirements:
+- Ask about what a reader of the image wants to know: the imaging modality, the organ or tissue, \
+the location or region of findings, possible diseases or abnormalities, sizes, counts of objects, \
+and questions that need reasoning over several findings.
+- Mix yes/no questions with open questions.
+- Write at least {min_rounds} exchanges; 4 to 5 is typical.
+- Use the terminology of the caption and the mentions, and keep every answer consistent with them.
+- Answer confidently only what the image, caption or mentions support; when something cannot be \
+determined from the figure, say so. Avoid both overconfident claims and vague, evasive answers.
+- Do not refer to the caption or the mentions as your source; answer as someone examining the image.
+- Start with the user's question.
+"""
+
+GENERATION_SYSTEM_PROMPT = (
+    _GENERATION_CORE
+    + """
+Output format: one turn per line, questions starting with "User:" and answers starting with \
+"Assistant:", and nothing before or after the conversation.
+"""
+)
+
+TWO_ANSWER_SYSTEM_PROMPT = (
+    _GENERATION_CORE
+    + """
+For every question write two different answers, so that clinicians can compare them. The two \
+answers may differ in content, precision or depth, but each must address the question.
+
+Output format: for each exchange, one line starting with "User:" (the question), then one line \
+starting with "Answer A:" and one line starting with "Answer B:"; nothing before or after.
+"""
+)
+
+_JUDGE_CRITERIA = """\
+Rate it on a scale from 0 (useless or wrong) to 10 (excellent) and give the score with a short \
+rationale. Consider:
+- scope and relevance: does it concern the image and agree with the caption and mentions;
+- value for instruction fine-tuning of a biomedical vision-language assistant;
+- alignment of the answer with the question;
+- medical accuracy;
+- utility for a clinician or researcher;
+- use of the image content rather than generic knowledge;
+- clarity, depth and precision.
+"""
+
+JUDGE_SYSTEM_PROMPT = (
+    """\
+You are a clinician reviewing instruction data for a biomedical vision-language assistant. You \
+are given a figure from a biomedical article (the image, its caption and in-text mentions), one \
+question about the figure and the assistant's answer to it.
+
+"""
+    + _JUDGE_CRITERIA
+)
+
+JUDGE_CONVERSATION_SYSTEM_PROMPT = (
+    """\
+You are a clinician reviewing instruction data for a biomedical vision-language assistant. You \
+are given a figure from a biomedical article (the image, its caption and in-text mentions) and a \
+whole conversation about it, as Question:/Answer: pairs.
+
+Rate the conversation as a whole. """
+    + _JUDGE_CRITERIA
+)
+
+JUDGE_JSON_FORMAT = (
+    'Reply with JSON only: {"score": <number from 0 to 10>, "rationale": "<one or two sentences>"}.'
+)
+JUDGE_TEXT_FORMAT = (
+    'Reply in two lines: "Score: <number from 0 to 10>/10" and "Rationale: <one or two sentences>".'
+)
+
+GENERATION_INSTRUCTION = "Write the conversation for this figure."
+TWO_ANSWER_INSTRUCTION = (
+    "Write the conversation for this figure, with two answers (A and B) to every question."
+)
+JUDGE_INSTRUCTION = "Rate the answer to the question about this figure."
+JUDGE_CONVERSATION_INSTRUCTION = "Rate the conversation about this figure."
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text or "").split())
+
+
+def figure_context_text(
+    caption: str | None,
+    mentions: Sequence[str] | None,
+    *,
+    instruction: str = GENERATION_INSTRUCTION,
+    qa_pairs: Sequence[tuple[str, str]] = (),
+) -> str:
+    """The text of a request turn: an instruction line, then ``Caption:``, ``Mentions:`` and QA lines.
+
+    Example:
+        >>> print(figure_context_text("Axial CT of the head.", ["Figure 2 shows a bleed."]))
+        Write the conversation for this figure.
+        Caption: Axial CT of the head.
+        Mentions:
+        - Figure 2 shows a bleed.
+    """
+    if isinstance(mentions, str):
+        mentions = [mentions]
+    lines = [instruction, f"Caption: {_one_line(caption or '')}".rstrip(), "Mentions:"]
+    lines.extend(f"- {_one_line(m)}" for m in (mentions or []) if _one_line(m))
+    for question, answer in qa_pairs:
+        lines.append(f"Question: {question.strip()}")
+        lines.append(f"Answer: {answer.strip()}")
+    return "\n".join(lines)
+
+
+def conversation_text(messages: Sequence[Mapping[str, Any]]) -> str:
+    """A conversation in the generator's output format (``User:`` / ``Assistant:`` lines).
+
+    Example:
+        >>> print(conversation_text([{"role": "user", "content": "Which organ?"},
+        ...                          {"role": "assistant", "content": "The liver."}]))
+        User: Which organ?
+        Assistant: The liver.
+    """
+    lines = []
+    for message in messages:
+        role = str(message.get("role", "")).lower()
+        speaker = {"user": "User", "human": "User", "assistant": "Assistant", "gpt": "Assistant"}.get(role)
+        if speaker is None:
+            continue
+        content = message.get("content")
+        if isinstance(content, list):
+            content = "\n".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping))
+        text = str(content or "").replace("<image>", "").strip()
+        lines.append(f"{speaker}: {text}")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Demonstration:
+    """One few-shot example: a figure's context and the conversation a clinician selected."""
+
+    id: str
+    caption: str
+    mentions: tuple[str, ...]
+    modality: str
+    messages: tuple[tuple[str, str], ...]  # (role, content)
+    image: Any = field(default=None, compare=False, hash=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Serialisable form (without the image), used for ``prompt_sha``."""
+        return {
+            "id": self.id,
+            "caption": self.caption,
+            "mentions": list(self.mentions),
+            "modality": self.modality,
+            "messages": [list(m) for m in self.messages],
+        }
+
+
+class DemonstrationPool:
+    """Demonstrations grouped by modality, sampled per request with a deterministic seed.
+
+    Args:
+        demonstrations: rows with ``messages``, ``caption``, ``mentions``, ``modality`` (and
+            optionally ``id``, ``image``), e.g. ``biomed_vital.data.load_figures(path)``.
+
+    Example:
+        >>> pool = DemonstrationPool([
+        ...     {"id": "d1", "caption": "Axial CT.", "mentions": [], "modality": "ct_scan",
+        ...      "messages": [{"role": "user", "content": "Modality?"}, {"role": "assistant", "content": "CT."}]},
+        ... ])
+        >>> [d.id for d in pool.sample("mri", seed=("fig1", 0))]
+        ['d1']
+    """
+
+    def __init__(self, demonstrations: Iterable[Mapping[str, Any]]) -> None:
+        self.demonstrations: list[Demonstration] = []
+        for index, row in enumerate(demonstrations):
+            messages = row.get("messages")
+            if not messages:
+                raise ValueError(
+                    f"demonstration {index} (id {row.get('id')!r}) has no 'messages'; load LLaVA-format "
+                    "demonstrations with biomed_vital.data.load_figures(path) so conversations become messages"
+                )
+            pairs = tuple(
+                (str(m["role"]), str(m["content"]).replace("<image>", "").strip()) for m in messages
+            )
+            mentions = row.get("mentions") or []
+            if isinstance(mentions, str):
+                mentions = [mentions]
+            self.demonstrations.append(
+                Demonstration(
+                    id=str(row.get("id", index)),
+                    caption=str(row.get("caption") or ""),
+                    mentions=tuple(str(m) for m in mentions),
+                    modality=str(row.get("modality") or "other"),
+                    messages=pairs,
+                    image=row.get("image"),
+                )
+            )
+        if not self.demonstrations:
+            raise ValueError(
+                "the demonstrations are empty; pass at least one demonstration or None for zero-shot"
+            )
+        self.by_modality: dict[str, list[Demonstration]] = {}
+        for demonstration in self.demonstrations:
+            self.by_modality.setdefault(demonstration.modality, []).append(demonstration)
+
+    def __len__(self) -> int:
+        return len(self.demonstrations)
+
+    def sample(
+        self, modality: str | None, *, seed: Any, same_modality: bool = False, n: int = 1
+    ) -> list[Demonstration]:
+        """Pick demonstrations for one request.
+
+        By default one per modality (in a fixed modality order); with ``same_modality``,
+        ``n`` of the request's own modality (falling back to one per modality when there is
+        none). The same ``seed`` always gives the same pick.
+        """
+        rng = random.Random(hashlib.sha256(json.dumps(seed, default=str).encode()).hexdigest())
+        if same_modality and modality in self.by_modality:
+            group = self.by_modality[modality]
+            return rng.sample(group, min(n, len(group)))
+        return [rng.choice(self.by_modality[m]) for m in sorted(self.by_modality)]
+
+
+def prompt_sha(system_prompt: str, demonstrations: Sequence[Demonstration]) -> str:
+    """sha256 of the system prompt and the demonstrations a request used.
+
+    Example:
+        >>> len(prompt_sha("You are ...", []))
+        64
+    """
+    payload = json.dumps({"system": system_prompt, "demonstrations": [d.as_dict() for d in demonstrations]})
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
