@@ -14,6 +14,11 @@ from typing import Any
 FIGURE_ID = "id"
 
 
+def column_values(dataset: Any, name: str) -> list[Any]:
+    """All values of one column as a list (slicing reads the column at once; a ``Column`` indexed row by row is slow)."""
+    return dataset[name][:]
+
+
 def check_figures(figures: Any, required: Sequence[str] = ("id", "image")) -> None:
     """Raise a clear error when ``figures`` is not a Dataset with the needed columns and unique ids."""
     from datasets import Dataset
@@ -28,7 +33,7 @@ def check_figures(figures: Any, required: Sequence[str] = ("id", "image")) -> No
         raise KeyError(f"the figures Dataset lacks column(s) {missing}; it has {figures.column_names}")
     if "id" in required:
         first_row: dict[str, int] = {}
-        for index, figure_id in enumerate(figures["id"]):
+        for index, figure_id in enumerate(column_values(figures, "id")):
             if figure_id is None or str(figure_id) == "":
                 raise ValueError(f"row {index} has an empty id; every figure needs a unique id")
             if figure_id in first_row:
@@ -42,9 +47,9 @@ def context_columns(figures: Any) -> list[dict[str, Any]]:
     """``caption``, ``mentions`` and ``modality`` of every row, without decoding any image."""
     n = len(figures)
     names = figures.column_names
-    captions = figures["caption"] if "caption" in names else [""] * n
-    mentions = figures["mentions"] if "mentions" in names else [[] for _ in range(n)]
-    modalities = figures["modality"] if "modality" in names else ["other"] * n
+    captions = column_values(figures, "caption") if "caption" in names else [""] * n
+    mentions = column_values(figures, "mentions") if "mentions" in names else [[] for _ in range(n)]
+    modalities = column_values(figures, "modality") if "modality" in names else ["other"] * n
     rows = []
     for caption, mention, modality in zip(captions, mentions, modalities, strict=True):
         if isinstance(mention, str):

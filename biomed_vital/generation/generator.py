@@ -251,7 +251,7 @@ class GPT4VGenerator:
 
     def _plan(self, figures: Any) -> list[_Planned]:
         _figures.check_figures(figures)
-        ids = [str(i) for i in figures["id"]]
+        ids = [str(i) for i in _figures.column_values(figures, "id")]
         contexts = _figures.context_columns(figures)
         fingerprints = _figures.image_fingerprints(figures)
         plan: list[_Planned] = []

@@ -188,12 +188,16 @@ class GPT4VJudge:
         _figures.check_figures(candidates, required=("messages",))
         names = candidates.column_names
         n = len(candidates)
-        statuses = candidates["status"] if "status" in names else ["ok"] * n
-        row_ids = candidates["candidate_id"] if "candidate_id" in names else [str(i) for i in range(n)]
+        statuses = _figures.column_values(candidates, "status") if "status" in names else ["ok"] * n
+        row_ids = (
+            _figures.column_values(candidates, "candidate_id")
+            if "candidate_id" in names
+            else [str(i) for i in range(n)]
+        )
         contexts = _figures.context_columns(candidates)
         has_image = "image" in names
         fingerprints = _figures.image_fingerprints(candidates) if has_image else [None] * n
-        messages_column = candidates["messages"]
+        messages_column = _figures.column_values(candidates, "messages")
         encode = functools.lru_cache(maxsize=256)(
             lambda row: _figures.image_part(
                 candidates[row]["image"], max_side=self.max_image_side, detail=self.image_detail

@@ -1,0 +1,65 @@
+"""Helpers shared by the generation tests (synthetic figures, request-log checks).
+
+The synthetic figures carry labelled stand-in text ("Synthetic test caption ..."), not
+medical content.
+"""
+
+from __future__ import annotations
+
+import io
+
+CANARY_KEY = "sk-test-CANARY-1234567890"
+
+
+def synthetic_png(index: int, size: int = 16) -> bytes:
+    """A small PNG whose pixels depend on ``index`` (so fingerprints differ between figures)."""
+    from PIL import Image
+
+    image = Image.new("RGB", (size, size), ((index * 37) % 256, (index * 91) % 256, (index * 53) % 256))
+    image.putpixel((index % size, (index // size) % size), (255, 255, 255))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def make_figures(n: int, *, prefix: str = "fig", size: int = 16):
+    """A figures Dataset with synthetic, clearly labelled stand-in text and tiny images."""
+    from datasets import Dataset, Features, Image, List, Value
+
+    modalities = ["chest_xray", "mri", "ct_scan", "histology", "gross", "other"]
+    features = Features(
+        {
+            "id": Value("string"),
+            "image": Image(),
+            "caption": Value("string"),
+            "mentions": List(Value("string")),
+            "modality": Value("string"),
+        }
+    )
+    return Dataset.from_dict(
+        {
+            "id": [f"{prefix}{i:04d}" for i in range(n)],
+            "image": [{"bytes": synthetic_png(i, size), "path": None} for i in range(n)],
+            "caption": [
+                f"Synthetic test caption {i} (stand-in text, not medical content)." for i in range(n)
+            ],
+            "mentions": [[f"Synthetic mention {i} (stand-in text)."] for i in range(n)],
+            "modality": [modalities[i % len(modalities)] for i in range(n)],
+        },
+        features=features,
+    )
+
+
+def requests_sent_after_success(log: list[dict]) -> list[str]:
+    """Request keys that the server saw again after it had answered them with 200."""
+    succeeded: set[str] = set()
+    repeated = []
+    for entry in sorted(log, key=lambda e: e["seq"]):
+        key = entry["request_key"]
+        if key is None:
+            continue
+        if key in succeeded:
+            repeated.append(key)
+        if entry["status"] == 200:
+            succeeded.add(key)
+    return repeated

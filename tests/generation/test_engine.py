@@ -1,0 +1,216 @@
+"""The request engine over real HTTP against the stand-in server."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+
+import pytest
+
+from biomed_vital.generation import (
+    BUDGET_ERROR,
+    BackendConfig,
+    ChatRequest,
+    PriceTable,
+    RateLimiter,
+    RequestEngine,
+    ResponseCache,
+)
+from biomed_vital.testing import FaultConfig, LatencyModel, StandInServer
+from tests.generation.helpers import requests_sent_after_success
+
+
+def text_requests(n: int, *, max_tokens: int = 400) -> list[ChatRequest]:
+    return [
+        ChatRequest(
+            {
+                "messages": [
+                    {"role": "user", "content": f"Caption: Synthetic test caption {i} (stand-in text)."}
+                ],
+                "max_tokens": max_tokens,
+                "seed": i,
+            },
+            f"r{i}",
+        )
+        for i in range(n)
+    ]
+
+
+def engine_for(server: StandInServer, tmp_path, **options) -> RequestEngine:
+    options.setdefault("show_progress", False)
+    options.setdefault("backoff_base", 0.02)
+    options.setdefault("backoff_max", 0.2)
+    timeout = options.pop("timeout", 10.0)
+    backend = BackendConfig(
+        model="gpt-4o", base_url=server.base_url, api_key="sk-local-test", timeout=timeout
+    )
+    return RequestEngine(backend, cache_dir=str(tmp_path / "cache"), **options)
+
+
+def test_results_come_back_in_order_with_usage_and_cost(server, tmp_path) -> None:
+    engine = engine_for(server, tmp_path, max_concurrency=8)
+    results = engine.run_sync(text_requests(20))
+    assert [r.request_id for r in results] == [f"r{i}" for i in range(20)]
+    assert all(r.ok and r.finish_reason == "stop" for r in results)
+    assert all(r.prompt_tokens > 0 and r.completion_tokens > 0 for r in results)
+    summary = engine.last_summary
+    assert summary.ok == 20 and summary.n_errors == 0
+    assert summary.prompt_tokens == sum(r.prompt_tokens for r in results)
+    expected_cost = PriceTable.default().cost("gpt-4o", summary.prompt_tokens, summary.completion_tokens)
+    assert summary.cost_usd == pytest.approx(expected_cost)
+    assert "20 ok" in str(summary)
+
+
+def test_a_rerun_is_served_from_the_cache_and_sends_nothing(server, tmp_path) -> None:
+    first = engine_for(server, tmp_path).run_sync(text_requests(10))
+    sent = len(server.request_log())
+    again_engine = engine_for(server, tmp_path)
+    again = again_engine.run_sync(text_requests(10))
+    assert len(server.request_log()) == sent
+    assert [r.content for r in again] == [r.content for r in first]
+    assert all(r.cached for r in again) and again_engine.last_summary.cache_hits == 10
+
+
+def test_identical_requests_are_sent_once(server, tmp_path) -> None:
+    request = text_requests(1)[0]
+    results = engine_for(server, tmp_path, use_cache=False).run_sync([request, request, request])
+    assert len(server.request_log()) == 1
+    assert len({r.content for r in results}) == 1
+
+
+def test_the_window_keeps_max_concurrency_requests_in_flight(tmp_path) -> None:
+    with StandInServer(latency=LatencyModel.fixed(0.2), seed=0) as server:
+        engine_for(server, tmp_path, max_concurrency=8, use_cache=False).run_sync(text_requests(32))
+        log = server.request_log()
+    # count, at each arrival, how many requests were being served
+    peak = max(sum(1 for o in log if o["arrival"] <= e["arrival"] < o["finish"]) for e in log)
+    assert peak == 8
+
+
+def test_transient_faults_are_retried_until_success(tmp_path) -> None:
+    faults = FaultConfig(server_error=0.3, unavailable=0.1, disconnect=0.1, retry_after=0.01)
+    with StandInServer(faults=faults, seed=3) as server:
+        results = engine_for(server, tmp_path, max_retries=8).run_sync(text_requests(40))
+        log = server.request_log()
+    assert all(r.ok for r in results)
+    assert Counter(e["status"] for e in log)[200] == 40
+    assert len(log) > 40  # faults were injected and retried
+    assert requests_sent_after_success(log) == []
+
+
+def test_retries_stop_at_max_retries_with_the_reason(tmp_path) -> None:
+    with StandInServer(faults=FaultConfig(server_error=1.0), seed=0) as server:
+        engine = engine_for(server, tmp_path, max_retries=2)
+        (result,) = engine.run_sync(text_requests(1))
+        assert len(server.request_log()) == 3
+    assert result.status == "error" and result.http_status == 500
+    assert "InternalServerError (HTTP 500)" in result.error and "3 attempts" in result.error
+    assert ResponseCache(tmp_path / "cache").get_many([result.key]) == {}  # errors are not cached
+
+
+def test_client_errors_are_not_retried(server, tmp_path) -> None:
+    bad = ChatRequest({"messages": [], "max_tokens": 10}, "bad")  # the server rejects empty messages with 400
+    good = text_requests(1)[0]
+    results = engine_for(server, tmp_path, max_retries=5).run_sync([bad, good])
+    assert results[0].status == "error" and results[0].http_status == 400 and results[0].attempts == 1
+    assert results[1].ok  # one failing request does not touch another
+    assert len(server.request_log()) == 2
+
+
+def test_timeouts_are_retried(tmp_path) -> None:
+    with StandInServer(faults=FaultConfig(timeout=0.5, hang_seconds=2.0), seed=1) as server:
+        results = engine_for(server, tmp_path, timeout=0.3, max_retries=10).run_sync(text_requests(6))
+        log = server.request_log()
+    assert all(r.ok for r in results)
+    assert any(e["fault"] == "timeout" for e in log)
+
+
+def test_rate_limit_of_the_server_is_respected_without_429s(tmp_path) -> None:
+    # the server allows 1200 requests per minute; the client learns it from x-ratelimit headers
+    with StandInServer(rpm=1200, seed=0) as server:
+        engine = engine_for(server, tmp_path, max_concurrency=16, rpm=1200)
+        results = engine.run_sync(text_requests(60))
+        statuses = Counter(e["status"] for e in server.request_log())
+    assert all(r.ok for r in results)
+    assert statuses.get(429, 0) <= 0.01 * 60
+
+
+def test_limits_are_learned_from_headers() -> None:
+    limiter = RateLimiter()
+    limiter.update_from_headers({"x-ratelimit-limit-requests": "600", "x-ratelimit-limit-tokens": "90000"})
+    assert limiter.rpm == 600 and limiter.tpm == 90000
+
+
+def test_a_pause_holds_every_request() -> None:
+    limiter = RateLimiter(rpm=60_000)
+
+    async def scenario() -> float:
+        limiter.pause(0.3)
+        started = time.monotonic()
+        await asyncio.gather(limiter.acquire(10), limiter.acquire(10))
+        return time.monotonic() - started
+
+    assert asyncio.run(scenario()) >= 0.25  # a lower bound only: a busy machine just waits longer
+
+
+def test_budget_cap_stops_starting_requests_and_a_rerun_resumes(server, tmp_path) -> None:
+    requests = text_requests(30, max_tokens=500)
+    one_request = PriceTable.default().cost("gpt-4o", 30, 500)
+    engine = engine_for(server, tmp_path, max_concurrency=1, budget_usd=one_request * 5)
+    results = engine.run_sync(requests)
+    stopped = [r for r in results if r.status == "error"]
+    assert stopped and all(r.error == BUDGET_ERROR for r in stopped)
+    assert engine.last_summary.budget_stopped
+    assert engine.last_summary.cost_usd <= one_request * 5
+    done = 30 - len(stopped)
+    assert len(server.request_log()) == done
+
+    rerun = engine_for(server, tmp_path, max_concurrency=4, budget_usd=100.0)
+    assert all(r.ok for r in rerun.run_sync(requests))
+    assert len(server.request_log()) == 30  # only the unfinished requests were sent
+
+
+def test_a_budget_needs_a_price(server, tmp_path) -> None:
+    backend = BackendConfig(model="my-local-model", base_url=server.base_url)
+    engine = RequestEngine(backend, budget_usd=1.0, cache_dir=str(tmp_path), show_progress=False)
+    with pytest.raises(ValueError, match="no price for model"):
+        engine.run_sync(text_requests(1))
+    free = PriceTable.default().set("my-local-model", 0.0, 0.0)
+    engine = RequestEngine(
+        backend, budget_usd=1.0, price_table=free, cache_dir=str(tmp_path), show_progress=False
+    )
+    assert engine.run_sync(text_requests(1))[0].ok
+
+
+def test_dry_run_estimate_sends_nothing_and_skips_cached(server, tmp_path) -> None:
+    engine = engine_for(server, tmp_path)
+    estimate = engine.estimate(text_requests(10, max_tokens=1000))
+    assert estimate.n_requests == 10 and estimate.completion_tokens == 10_000
+    assert estimate.cost_usd == pytest.approx(
+        PriceTable.default().cost("gpt-4o", estimate.prompt_tokens, 10_000)
+    )
+    assert server.request_log() == []
+    engine.run_sync(text_requests(4, max_tokens=1000))
+    assert engine.estimate(text_requests(10, max_tokens=1000)).n_requests == 6
+
+
+def test_run_sync_works_inside_a_running_event_loop(server, tmp_path) -> None:
+    engine = engine_for(server, tmp_path)
+
+    async def notebook_cell():
+        return engine.run_sync(text_requests(3))
+
+    assert all(r.ok for r in asyncio.run(notebook_cell()))
+
+
+def test_the_cache_is_shared_safely_by_two_engines(server, tmp_path) -> None:
+    requests = text_requests(20)
+
+    async def both():
+        first, second = engine_for(server, tmp_path), engine_for(server, tmp_path)
+        return await asyncio.gather(first.run(requests[:15]), second.run(requests[5:]))
+
+    first, second = asyncio.run(both())
+    assert all(r.ok for r in first + second)
+    assert len(ResponseCache(tmp_path / "cache")) == 20
