@@ -1,0 +1,632 @@
+"""Selection benchmarks: scoring overhead of ``select()``, its memory at 10k vs 100k candidates, and
+training the selector on cached frozen features vs full fine-tuning.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_selection.py            # full run (about 10-15 minutes on 2 cores)
+    .venv/bin/python benchmarks/bench_selection.py --quick    # smaller sizes (about 3 minutes)
+
+Results go to ``benchmarks/results/selection.md``, ``selection.json`` and ``selection.png``
+(``selection-quick.*`` with ``--quick``).
+
+1. **Scoring overhead.** End-to-end ``select()`` throughput (read Arrow rows, decode PNGs, lay out the
+   texts, tokenize, preprocess, forward) divided by the same model's forward throughput on the same
+   batches pre-built as tensors (same batch size, same device). Target >= 0.9.
+2. **Memory.** Peak RSS of a fresh process that loads an on-disk candidate pool and runs ``select()``
+   over 10,000 and over 100,000 candidates. Target: the larger within 1.2x of the smaller.
+3. **Training.** ``SelectorTrainer`` on cached frozen encoder features (``compute_features``) vs full
+   fine-tuning of both encoders: time per epoch and held-out pairwise accuracy, same pairs and epochs.
+
+All data here is synthetic and labelled as such: images are generated dot patterns, texts are plain
+non-medical stand-in sentences. Numbers are ratios measured within one run on a shared machine; the
+load average is recorded. This is a benchmark, not a test: nothing here asserts on speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np  # noqa: E402
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+MODALITIES = ("chest_xray", "mri", "ct_scan", "histology", "gross", "other")
+SHAPES = ("ring", "grid", "line", "cluster")
+
+# ----------------------------------------------------------------------------- synthetic data
+
+
+def synthetic_png(index: int, size: int) -> bytes:
+    """A generated grey-level dot pattern (synthetic benchmark image), PNG-encoded."""
+    from PIL import Image
+
+    rng = np.random.default_rng(index)
+    pixels = rng.normal(60 + (index % 5) * 30, 20, size=(size, size)).clip(0, 255).astype(np.uint8)
+    for _ in range(3 + index % 7):
+        y, x = rng.integers(2, size - 2, size=2)
+        pixels[y - 2 : y + 2, x - 2 : x + 2] = 255
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, mode="L").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def synthetic_conversation(index: int, turns: int, quality: int = 2) -> list[dict[str, str]]:
+    """Stand-in (non-medical) question/answer turns; ``quality`` 2/1/0 gives full/short/evasive answers."""
+    messages = []
+    for turn in range(turns):
+        shape = SHAPES[(index + turn) % len(SHAPES)]
+        messages.append(
+            {
+                "role": "user",
+                "content": f"Synthetic stand-in question {turn + 1}: how are the dots in the picture placed?",
+            }
+        )
+        if quality == 2:
+            answer = (
+                f"Synthetic stand-in answer: the picture shows {3 + (index + turn) % 7} bright dots placed in a "
+                f"{shape} near the {'left' if turn % 2 else 'right'} side, on a grey background."
+            )
+        elif quality == 1:
+            answer = f"Synthetic stand-in answer: some dots in a {shape}."
+        else:
+            answer = "Synthetic stand-in answer: I am not sure."
+        messages.append({"role": "assistant", "content": answer})
+    return messages
+
+
+def candidate_row(index: int, turns: int, png: bytes, quality: int = 2) -> dict[str, Any]:
+    figure = index // 3
+    return {
+        "id": f"synthetic-figure-{figure}",
+        "candidate_id": f"synthetic-candidate-{index}",
+        "image": {"bytes": png, "path": None},
+        "caption": f"Synthetic stand-in caption {figure}: a generated grey picture with bright dots.",
+        "mentions": [f"Synthetic stand-in mention: picture {figure} is described in the text."],
+        "modality": MODALITIES[figure % len(MODALITIES)],
+        "messages": synthetic_conversation(index, turns, quality),
+        "status": "ok",
+    }
+
+
+def candidate_features():
+    from datasets import Features, Image, List, Value
+
+    return Features(
+        {
+            "id": Value("string"),
+            "candidate_id": Value("string"),
+            "image": Image(),
+            "caption": Value("string"),
+            "mentions": List(Value("string")),
+            "modality": Value("string"),
+            "messages": List({"role": Value("string"), "content": Value("string")}),
+            "status": Value("string"),
+        }
+    )
+
+
+def _rows_generator(count: int, turns: int, image_px: int, distinct_images: int):
+    pool = [synthetic_png(i, image_px) for i in range(distinct_images)]
+    for index in range(count):
+        yield candidate_row(index, turns, pool[index % len(pool)])
+
+
+def build_candidate_pool(path: Path, count: int, turns: int, image_px: int, distinct_images: int = 2000):
+    """Write an Arrow-backed candidate pool to ``path`` (``save_to_disk``), built with ``from_generator``."""
+    from datasets import Dataset
+
+    cache = path.parent / f"{path.name}-cache"
+    dataset = Dataset.from_generator(
+        _rows_generator,
+        gen_kwargs={"count": count, "turns": turns, "image_px": image_px, "distinct_images": distinct_images},
+        features=candidate_features(),
+        cache_dir=str(cache),
+    )
+    dataset.save_to_disk(str(path))
+
+
+def uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "load average: " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+# ----------------------------------------------------------------------------- 1. scoring overhead
+
+
+def bench_scoring_overhead(count: int, batch_size: int, turns: int, repeats: int) -> dict[str, Any]:
+    import torch
+    from datasets import load_from_disk
+
+    from biomed_vital.preferences import format_selector_text, qa_pairs
+    from biomed_vital.selection import select
+    from biomed_vital.testing import tiny_selector
+
+    image_px, hidden, layers, patch = 64, 128, 2, 8
+    model, processor = tiny_selector(
+        "vit",
+        image_size=image_px,
+        patch_size=patch,
+        hidden_size=hidden,
+        num_layers=layers,
+        projection_dim=128,
+        head_hidden_size=128,
+    )
+    model.eval()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-selection-overhead-"))
+    build_candidate_pool(workdir / "pool", count, turns, image_px=96, distinct_images=count)
+    pool = load_from_disk(str(workdir / "pool"))
+
+    # the same batches select() builds, prepared up front as tensors
+    rows = pool.select_columns(["image", "caption", "mentions", "messages"])
+    batches = []
+    for start in range(0, count, batch_size):
+        block = rows[start : start + batch_size]
+        texts, owners = [], []
+        for position, (caption, mentions, messages) in enumerate(
+            zip(block["caption"], block["mentions"], block["messages"], strict=True)
+        ):
+            pairs = [format_selector_text(caption, mentions, q, a) for q, a in qa_pairs(messages)]
+            texts.extend(pairs)
+            owners.extend([position] * len(pairs))
+        batch = dict(
+            processor.preprocess_images([im.convert("RGB") for im in block["image"]], return_tensors="pt")
+        )
+        batch.update(processor.tokenize(texts, return_tensors="pt"))
+        batch["owners"] = torch.tensor(owners)
+        batches.append(batch)
+
+    @torch.inference_mode()
+    def forward_only() -> float:
+        started = time.perf_counter()
+        for batch in batches:
+            image_features = model.encode_image(batch["pixel_values"])
+            text_features = model.encode_text(
+                batch["input_ids"], batch["attention_mask"], batch.get("token_type_ids")
+            )
+            scores = model.score_features(image_features[batch["owners"]], text_features).squeeze(-1)
+            torch.zeros(len(batch["pixel_values"])).index_add_(0, batch["owners"], scores)
+        return count / (time.perf_counter() - started)
+
+    def end_to_end() -> float:
+        started = time.perf_counter()
+        select(pool, model, processor, batch_size=batch_size)
+        return count / (time.perf_counter() - started)
+
+    forward_only()  # warm-up: first-call allocations
+    forward_rates, select_rates = [], []
+    for _ in range(repeats):  # interleaved so that machine load hits both alike
+        forward_rates.append(forward_only())
+        select_rates.append(end_to_end())
+    ratio = float(np.median(select_rates) / np.median(forward_rates))
+    workers = min(4, max(0, (os.cpu_count() or 1) - 1))
+    return {
+        "model": f"ViT (image {image_px} px, patch {patch}, hidden {hidden}, {layers} layers) + BERT (hidden {hidden}, "
+        f"{layers} layers, max 256 tokens), MLP head 128; "
+        f"{sum(p.numel() for p in model.parameters()):,} parameters",
+        "candidates": count,
+        "turns_per_candidate": turns,
+        "batch_size": batch_size,
+        "select_num_workers": workers,
+        "torch_threads": torch.get_num_threads(),
+        "forward_candidates_per_s": [round(x, 1) for x in forward_rates],
+        "select_candidates_per_s": [round(x, 1) for x in select_rates],
+        "ratio_select_over_forward": round(ratio, 3),
+        "target": ">= 0.9",
+    }
+
+
+# ----------------------------------------------------------------------------- 2. memory
+
+
+class _AnonymousMemorySampler:
+    """Peak anonymous RSS (``RssAnon`` of /proc/self/status), sampled every 20 ms in a thread.
+
+    ``ru_maxrss`` also counts the file-backed pages of the memory-mapped Arrow pool, which the kernel
+    can drop at any time; anonymous memory is what the process itself holds on to.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak_kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def current_kib() -> int:
+        try:
+            with open("/proc/self/status") as status:
+                for line in status:
+                    if line.startswith("RssAnon:"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak_kib = max(self.peak_kib, self.current_kib())
+
+    def __enter__(self) -> _AnonymousMemorySampler:
+        self.peak_kib = self.current_kib()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_kib = max(self.peak_kib, self.current_kib())
+
+
+def _memory_worker(pool_path: str, batch_size: int) -> None:
+    """Runs in a fresh process: load the pool, build a tiny selector, score everything, print peak RSS."""
+    from datasets import load_from_disk
+
+    from biomed_vital.selection import select
+    from biomed_vital.testing import tiny_selector
+
+    pool = load_from_disk(pool_path)
+    model, processor = tiny_selector("vit", image_size=32, patch_size=8, hidden_size=32, num_layers=1)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    anonymous_before = _AnonymousMemorySampler.current_kib() / 1024
+    started = time.perf_counter()
+    with _AnonymousMemorySampler() as sampler:
+        selected = select(pool, model, processor, top_fraction=0.1, batch_size=batch_size)
+    elapsed = time.perf_counter() - started
+    print(
+        json.dumps(
+            {
+                "candidates": len(pool),
+                "selected": len(selected),
+                "seconds": round(elapsed, 1),
+                "rss_before_select_mib": round(before, 1),
+                "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "peak_rss_workers_mib": round(
+                    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
+                ),
+                "anonymous_rss_before_select_mib": round(anonymous_before, 1),
+                "peak_anonymous_rss_mib": round(sampler.peak_kib / 1024, 1),
+            }
+        )
+    )
+
+
+def bench_memory(sizes: list[int], batch_size: int) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-selection-memory-"))
+    runs = []
+    for size in sizes:
+        path = workdir / f"pool-{size}"
+        started = time.perf_counter()
+        code = (
+            f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import bench_selection as b; "
+            f"from pathlib import Path; b.build_candidate_pool(Path({str(path)!r}), {size}, turns=1, image_px=48)"
+        )
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        build_seconds = time.perf_counter() - started
+        result = subprocess.run(
+            [sys.executable, __file__, "--memory-worker", str(path), "--batch-size", str(batch_size)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        run = json.loads(result.stdout.strip().splitlines()[-1])
+        run["pool_build_seconds"] = round(build_seconds, 1)
+        run["pool_on_disk_mib"] = round(
+            sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20, 1
+        )
+        runs.append(run)
+    small, large = runs[0], runs[-1]
+    return {
+        "runs": runs,
+        "ratio_peak_rss_large_over_small": round(large["peak_rss_mib"] / small["peak_rss_mib"], 3),
+        "ratio_peak_anonymous_rss_large_over_small": round(
+            large["peak_anonymous_rss_mib"] / small["peak_anonymous_rss_mib"], 3
+        ),
+        "ratio_peak_rss_workers_large_over_small": round(
+            large["peak_rss_workers_mib"] / max(small["peak_rss_workers_mib"], 1e-9), 3
+        ),
+        "target": "<= 1.2",
+    }
+
+
+# ----------------------------------------------------------------------------- 3. cached features vs fine-tuning
+
+
+def _judged_for_training(figures: int, image_px: int):
+    """Three candidates per synthetic figure (full, short, evasive answers) with judge-style scores."""
+    from datasets import Dataset
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for figure in range(figures):
+        png = synthetic_png(10_000 + figure, image_px)
+        for quality, base in ((2, 8.0), (1, 5.0), (0, 2.0)):
+            index = 3 * figure + (2 - quality)
+            row = candidate_row(index, turns=1, png=png, quality=quality)
+            row["judge_score"] = float(np.clip(base + rng.normal(0, 0.7), 0, 10))
+            row["judge_status"] = "ok"
+            rows.append(row)
+    features = candidate_features()
+    from datasets import Value
+
+    features["judge_score"] = Value("float64")
+    features["judge_status"] = Value("string")
+    return Dataset.from_list(rows, features=features)
+
+
+def bench_training(figures: int, epochs: int, batch_size: int) -> dict[str, Any]:
+    from biomed_vital.preferences import PreferenceDataset
+    from biomed_vital.selection import SelectorTrainer, SelectorTrainingConfig, compute_features
+    from biomed_vital.testing import tiny_selector
+
+    image_px = 32
+    judged = _judged_for_training(figures, image_px)
+    pairs = PreferenceDataset.from_judge_scores(judged, min_gap=2.0, pairs_per_item=2, seed=0)
+    splits = PreferenceDataset.train_test_split_by_figure(
+        pairs, test_size=0.2, seed=0, stratify_by_source=False
+    )
+    results: dict[str, Any] = {
+        "model": f"ViT (image {image_px} px, patch 8, hidden 64, 2 layers) + BERT (hidden 64, 2 layers)",
+        "figures": figures,
+        "train_pairs": len(splits["train"]),
+        "test_pairs": len(splits["test"]),
+        "epochs": epochs,
+        "batch_size": batch_size,
+    }
+    outdir = Path(tempfile.mkdtemp(prefix="bench-selection-train-"))
+    for mode in ("cached_frozen_features", "full_fine_tuning"):
+        frozen = mode == "cached_frozen_features"
+        model, processor = tiny_selector(
+            "vit",
+            image_size=image_px,
+            patch_size=8,
+            hidden_size=64,
+            num_layers=2,
+            seed=0,
+            freeze_vision=frozen,
+            freeze_text=frozen,
+            projection_dim=64,
+            head_hidden_size=64,
+        )
+        train, test = splits["train"], splits["test"]
+        cache_seconds = 0.0
+        if frozen:
+            started = time.perf_counter()
+            train = compute_features(train, model, processor, batch_size=64)
+            test = compute_features(test, model, processor, batch_size=64)
+            cache_seconds = time.perf_counter() - started
+        args = SelectorTrainingConfig(
+            str(outdir / mode),
+            num_train_epochs=epochs,
+            per_device_train_batch_size=batch_size,
+            per_device_eval_batch_size=64,
+            learning_rate=1e-3,
+            use_cpu=True,
+            report_to="none",
+            save_strategy="no",
+            logging_steps=1000,
+            seed=0,
+            dataloader_num_workers=0,
+            disable_tqdm=True,
+        )
+        trainer = SelectorTrainer(model, args, train_dataset=train, processing_class=processor)
+        before = trainer.evaluate(test)
+        output = trainer.train()
+        after = trainer.evaluate(test)
+        runtime = output.metrics["train_runtime"]
+        results[mode] = {
+            "feature_caching_seconds": round(cache_seconds, 2),
+            "seconds_per_epoch": round(runtime / epochs, 2),
+            "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+            "test_accuracy_before": round(
+                before.get("eval_pairwise_accuracy", before.get("eval_accuracy")), 3
+            ),
+            "test_accuracy_after": round(after.get("eval_pairwise_accuracy", after.get("eval_accuracy")), 3),
+        }
+    cached, full = results["cached_frozen_features"], results["full_fine_tuning"]
+    results["speedup_per_epoch"] = round(
+        full["seconds_per_epoch"] / max(cached["seconds_per_epoch"], 1e-9), 2
+    )
+    return results
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    overhead = results.get("scoring_overhead")
+    if overhead:
+        values = [
+            np.median(overhead["forward_candidates_per_s"]),
+            np.median(overhead["select_candidates_per_s"]),
+        ]
+        axes[0].bar(
+            ["forward only\n(pre-built tensors)", "select()\nend to end"], values, color=["grey", "tab:blue"]
+        )
+        axes[0].set_ylabel("candidates / s (median)")
+        axes[0].set_title(
+            f"1. scoring overhead: ratio {overhead['ratio_select_over_forward']:.2f} (target >= 0.9)"
+        )
+    memory = results.get("memory")
+    if memory:
+        labels = [f"{run['candidates']:,}" for run in memory["runs"]]
+        x = np.arange(len(labels))
+        axes[1].bar(x - 0.2, [r["peak_rss_mib"] for r in memory["runs"]], 0.4, label="main process")
+        axes[1].bar(x + 0.2, [r["peak_rss_workers_mib"] for r in memory["runs"]], 0.4, label="largest worker")
+        axes[1].set_xticks(x, labels)
+        axes[1].set_xlabel("candidates scored")
+        axes[1].set_ylabel("peak RSS (MiB)")
+        axes[1].set_title(f"2. memory: ratio {memory['ratio_peak_rss_large_over_small']:.2f} (target <= 1.2)")
+        axes[1].legend()
+    training = results.get("training")
+    if training:
+        modes = ["cached_frozen_features", "full_fine_tuning"]
+        seconds = [training[m]["seconds_per_epoch"] for m in modes]
+        accuracy = [training[m]["test_accuracy_after"] for m in modes]
+        axes[2].bar([0, 1], seconds, color=["tab:green", "tab:orange"])
+        axes[2].set_xticks([0, 1], ["cached frozen\nfeatures", "full\nfine-tuning"])
+        axes[2].set_ylabel("seconds per epoch")
+        twin = axes[2].twinx()
+        twin.plot([0, 1], accuracy, "ko-", label="held-out pairwise accuracy")
+        twin.set_ylim(0, 1.05)
+        twin.set_ylabel("pairwise accuracy")
+        twin.legend(loc="upper left", fontsize=8)
+        axes[2].set_title(f"3. training, {training['epochs']} epochs")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = [
+        "# Selection benchmarks",
+        "",
+        f"Command: `{results['command']}`  ",
+        f"Machine: {results['machine']}  ",
+        f"Load before: `{results['uptime_before']}`  ",
+        f"Load after: `{results['uptime_after']}`",
+        "",
+        "All data is synthetic (generated dot-pattern images, non-medical stand-in text). Ratios are measured "
+        "within one run on a shared machine.",
+        "",
+    ]
+    overhead = results.get("scoring_overhead")
+    if overhead:
+        lines += [
+            "## 1. Scoring overhead of `select()`",
+            "",
+            f"Model: {overhead['model']}. {overhead['candidates']:,} candidates, {overhead['turns_per_candidate']} "
+            f"question/answer turns each (scored per turn and averaged), batch {overhead['batch_size']}, "
+            f"`select()` workers {overhead['select_num_workers']}, torch threads {overhead['torch_threads']}.",
+            "",
+            "| | candidates/s (each repeat) | median |",
+            "|---|---|---|",
+            f"| forward only, pre-built tensors | {overhead['forward_candidates_per_s']} | "
+            f"{np.median(overhead['forward_candidates_per_s']):.1f} |",
+            f"| `select()` end to end | {overhead['select_candidates_per_s']} | "
+            f"{np.median(overhead['select_candidates_per_s']):.1f} |",
+            "",
+            f"**Ratio select / forward: {overhead['ratio_select_over_forward']:.3f}** (target >= 0.9).",
+            "",
+        ]
+    memory = results.get("memory")
+    if memory:
+        lines += [
+            "## 2. Peak memory of `select()`, on-disk pool, fresh process per size",
+            "",
+            "| candidates | pool on disk (MiB) | seconds | RSS before select (MiB) | peak RSS main (MiB) | "
+            "peak anonymous RSS main (MiB) | peak RSS largest worker (MiB) |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for run in memory["runs"]:
+            lines.append(
+                f"| {run['candidates']:,} | {run['pool_on_disk_mib']} | {run['seconds']} | {run['rss_before_select_mib']} | "
+                f"{run['peak_rss_mib']} | {run['peak_anonymous_rss_mib']} | {run['peak_rss_workers_mib']} |"
+            )
+        lines += [
+            "",
+            f"**Ratio large / small of peak RSS: main {memory['ratio_peak_rss_large_over_small']:.3f} "
+            f"(anonymous only: {memory['ratio_peak_anonymous_rss_large_over_small']:.3f}), workers "
+            f"{memory['ratio_peak_rss_workers_large_over_small']:.3f}** (target <= 1.2). Peak RSS counts the "
+            "file-backed pages of the memory-mapped pool that the kernel may drop; anonymous RSS is what the "
+            "process holds itself.",
+            "",
+        ]
+    training = results.get("training")
+    if training:
+        cached, full = training["cached_frozen_features"], training["full_fine_tuning"]
+        lines += [
+            "## 3. Training: cached frozen features vs full fine-tuning",
+            "",
+            f"Model: {training['model']}. {training['train_pairs']} training pairs, {training['test_pairs']} held-out "
+            f"pairs (split by figure), {training['epochs']} epochs, batch {training['batch_size']}. Pairs come from "
+            "`PreferenceDataset.from_judge_scores` over synthetic candidates whose scores follow answer completeness.",
+            "",
+            "| | feature caching (s, once) | s / epoch | trainable parameters | held-out accuracy before | after |",
+            "|---|---|---|---|---|---|",
+            f"| cached frozen features | {cached['feature_caching_seconds']} | {cached['seconds_per_epoch']} | "
+            f"{cached['trainable_parameters']:,} | {cached['test_accuracy_before']} | {cached['test_accuracy_after']} |",
+            f"| full fine-tuning | - | {full['seconds_per_epoch']} | {full['trainable_parameters']:,} | "
+            f"{full['test_accuracy_before']} | {full['test_accuracy_after']} |",
+            "",
+            f"**Per-epoch speed-up of cached features: {training['speedup_per_epoch']}x.**",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes for a fast check")
+    parser.add_argument(
+        "--only",
+        choices=["overhead", "memory", "training"],
+        action="append",
+        help="run only these parts (repeatable)",
+    )
+    parser.add_argument("--memory-worker", help=argparse.SUPPRESS)
+    parser.add_argument("--batch-size", type=int, default=256, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.memory_worker:
+        _memory_worker(args.memory_worker, args.batch_size)
+        return
+
+    parts = set(args.only or ["overhead", "memory", "training"])
+    quick = args.quick
+    results: dict[str, Any] = {
+        "command": "python benchmarks/bench_selection.py" + (" --quick" if quick else ""),
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "uptime_before": uptime(),
+    }
+    if "overhead" in parts:
+        print("1. scoring overhead ...", flush=True)
+        results["scoring_overhead"] = bench_scoring_overhead(
+            count=256 if quick else 1024, batch_size=32, turns=3, repeats=2 if quick else 3
+        )
+        print(json.dumps(results["scoring_overhead"], indent=2), flush=True)
+    if "memory" in parts:
+        print("2. memory ...", flush=True)
+        results["memory"] = bench_memory([2_000, 20_000] if quick else [10_000, 100_000], batch_size=256)
+        print(json.dumps(results["memory"], indent=2), flush=True)
+    if "training" in parts:
+        print("3. training ...", flush=True)
+        results["training"] = bench_training(
+            figures=60 if quick else 200, epochs=2 if quick else 3, batch_size=16
+        )
+        print(json.dumps(results["training"], indent=2), flush=True)
+    results["uptime_after"] = uptime()
+
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stem = "selection-quick" if quick else "selection"
+    (RESULTS_DIR / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS_DIR / f"{stem}.md").write_text(markdown(results) + "\n")
+    plot(results, RESULTS_DIR / f"{stem}.png")
+    print(f"wrote {RESULTS_DIR / stem}.{{json,md,png}}")
+
+
+if __name__ == "__main__":
+    main()
