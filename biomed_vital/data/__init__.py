@@ -1,0 +1,91 @@
+"""The data layer: figures from LLaVA-Med / BioMed-VITAL / image folders / the Hub, safe images, conversions.
+
+Names are loaded lazily so that ``import biomed_vital.data`` stays cheap; ``datasets`` is imported
+only by the functions that build Datasets.
+
+Example:
+    >>> from biomed_vital.data import load_demo_figures, summarize_figures
+    >>> figures = load_demo_figures()                   # doctest: +SKIP
+    >>> print(summarize_figures(figures))               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_LAZY_ATTRIBUTES: dict[str, str] = {
+    "load_figures": "biomed_vital.data.figures",
+    "figure_features": "biomed_vital.data.figures",
+    "FigureLoadError": "biomed_vital.data.figures",
+    "FIGURE_COLUMNS": "biomed_vital.data.figures",
+    "error_cause": "biomed_vital.data.figures",
+    "load_demo_figures": "biomed_vital.data.demo",
+    "load_image": "biomed_vital.data.images",
+    "check_image": "biomed_vital.data.images",
+    "resolve_image_path": "biomed_vital.data.images",
+    "image_to_data_url": "biomed_vital.data.images",
+    "to_rgb": "biomed_vital.data.images",
+    "ImageLoadError": "biomed_vital.data.images",
+    "DEFAULT_MAX_IMAGE_PIXELS": "biomed_vital.data.images",
+    "modality_from_domain": "biomed_vital.data.modality",
+    "normalize_domain": "biomed_vital.data.modality",
+    "domain_for_modality": "biomed_vital.data.modality",
+    "MODALITIES": "biomed_vital.data.modality",
+    "DOMAIN_KEYS": "biomed_vital.data.modality",
+    "conversations_to_messages": "biomed_vital.data.conversations",
+    "messages_to_conversations": "biomed_vital.data.conversations",
+    "strip_image_token": "biomed_vital.data.conversations",
+    "IMAGE_TOKEN": "biomed_vital.data.conversations",
+    "to_llava_json": "biomed_vital.data.export",
+    "summarize_figures": "biomed_vital.data.summary",
+}
+
+__all__ = sorted(_LAZY_ATTRIBUTES)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_ATTRIBUTES:
+        value = getattr(importlib.import_module(_LAZY_ATTRIBUTES[name]), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    raise AttributeError(f"module 'biomed_vital.data' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY_ATTRIBUTES})
+
+
+if TYPE_CHECKING:
+    from biomed_vital.data.conversations import (  # noqa: F401
+        IMAGE_TOKEN,
+        conversations_to_messages,
+        messages_to_conversations,
+        strip_image_token,
+    )
+    from biomed_vital.data.demo import load_demo_figures  # noqa: F401
+    from biomed_vital.data.export import to_llava_json  # noqa: F401
+    from biomed_vital.data.figures import (  # noqa: F401
+        FIGURE_COLUMNS,
+        FigureLoadError,
+        error_cause,
+        figure_features,
+        load_figures,
+    )
+    from biomed_vital.data.images import (  # noqa: F401
+        DEFAULT_MAX_IMAGE_PIXELS,
+        ImageLoadError,
+        check_image,
+        image_to_data_url,
+        load_image,
+        resolve_image_path,
+        to_rgb,
+    )
+    from biomed_vital.data.modality import (  # noqa: F401
+        DOMAIN_KEYS,
+        MODALITIES,
+        domain_for_modality,
+        modality_from_domain,
+        normalize_domain,
+    )
+    from biomed_vital.data.summary import summarize_figures  # noqa: F401

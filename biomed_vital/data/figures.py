@@ -1,0 +1,675 @@
+"""Load figures (image + caption + in-text mentions) from any supported source into a ``datasets.Dataset``.
+
+Sources: LLaVA-Med figure-caption files (JSON list, per-domain JSON object, JSONL), BioMed-VITAL /
+LLaVA-Med instruction files (with ``conversations``), image folders with a ``metadata.jsonl``,
+folders written by ``Dataset.save_to_disk``, Hub dataset ids, and ``Dataset`` objects.
+
+The result always has the *figures* columns of the data contract, typed with explicit
+``datasets.Features``. A row whose image is missing, unsafe, too large or corrupt keeps its text,
+gets ``image=None`` and says why in ``error``; ``strict=True`` turns the first such row into a
+:class:`FigureLoadError` instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from biomed_vital.data.conversations import conversations_to_messages
+from biomed_vital.data.images import DEFAULT_MAX_IMAGE_PIXELS, ImageLoadError, check_image
+from biomed_vital.data.modality import DOMAIN_KEYS, normalize_domain, resolve_modality
+from biomed_vital.data.records import (
+    DOMAIN_GROUP_KEY,
+    PARSE_ERROR_KEY,
+    RawRecord,
+    find_metadata_file,
+    list_image_files,
+    read_records,
+)
+
+if TYPE_CHECKING:
+    import datasets
+
+logger = logging.getLogger("biomed_vital.data")
+
+#: The columns every figures Dataset has, in order (``messages`` is added when the source has conversations).
+FIGURE_COLUMNS: tuple[str, ...] = (
+    "id",
+    "image",
+    "caption",
+    "mentions",
+    "modality",
+    "domain",
+    "pmid",
+    "fig_label",
+    "source",
+    "error",
+    "extra",
+)
+
+_ID_KEYS = ("id", "pair_id", "figure_id")
+_CAPTION_KEYS = ("caption", "fig_caption")
+_MENTION_KEYS = ("mentions", "in_text_mention")
+_IMAGE_KEYS = ("image", "imgs", "file_name", "image_path", "img")
+_CONVERSATION_KEYS = ("conversations", "messages")
+_SIMPLE_KEYS = ("pmid", "fig_label", "source")
+
+# Carries the error of a row that is re-validated (a Dataset passed through the loader again).
+PREVIOUS_ERROR_KEY = "__previous_error__"
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+class FigureLoadError(ValueError):
+    """A figure source could not be loaded as asked; the message names the row and the cause.
+
+    Raised for duplicate ids, and in strict mode for the first bad row (missing field, bad
+    conversation, missing or corrupt image).
+
+    Attributes:
+        row_index: position of the row in the source (``None`` when the error is not about one row).
+        row_id: the row's id, when it has one.
+        source: the file, folder or Hub id being loaded.
+
+    Example:
+        >>> try:
+        ...     raise FigureLoadError("row 3 (id 'PMC1_F2') of captions.json: image not found: PMC1_F2.jpg",
+        ...                           row_index=3, row_id="PMC1_F2", source="captions.json")
+        ... except ValueError as error:
+        ...     print(error.row_id)
+        PMC1_F2
+    """
+
+    def __init__(
+        self, message: str, *, row_index: int | None = None, row_id: str | None = None, source: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.row_index = row_index
+        self.row_id = row_id
+        self.source = source
+
+
+def figure_features(with_messages: bool = False) -> datasets.Features:
+    """The explicit ``datasets.Features`` of a figures Dataset.
+
+    Example:
+        >>> figure_features()["domain"]["ct_scan"]
+        Value('bool')
+    """
+    from datasets import Features, Image, List, Value
+
+    columns: dict[str, Any] = {
+        "id": Value("string"),
+        "image": Image(mode="RGB"),
+        "caption": Value("string"),
+        "mentions": List(Value("string")),
+        "modality": Value("string"),
+        "domain": {key: Value("bool") for key in DOMAIN_KEYS},
+        "pmid": Value("string"),
+        "fig_label": Value("string"),
+        "source": Value("string"),
+        "error": Value("string"),
+        "extra": Value("string"),
+    }
+    if with_messages:
+        columns["messages"] = List({"role": Value("string"), "content": Value("string")})
+    return Features(columns)
+
+
+# --------------------------------------------------------------------------------------------
+# record normalisation (pure Python, no images)
+
+
+def _mention_text(mention: Any) -> str:
+    if isinstance(mention, str):
+        return mention
+    if isinstance(mention, Mapping) and "tokens" in mention:
+        tokens = mention["tokens"]
+        return " ".join(map(str, tokens)) if isinstance(tokens, list) else str(tokens)
+    raise ValueError(f"in-text mention must be text or an object with 'tokens', got {mention!r}")
+
+
+def _first_present(record: Mapping[str, Any], keys: Sequence[str]) -> tuple[str | None, Any]:
+    for key in keys:
+        if key in record and record[key] is not None:
+            return key, record[key]
+    return None, None
+
+
+def _as_text(value: Any, field: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"field {field!r} must be text, got {type(value).__name__} {value!r}")
+    return str(value)
+
+
+def _image_reference(value: Any) -> tuple[str | None, bytes | None, list[Any]]:
+    """(path, bytes, further images) from an image field in any of the supported shapes."""
+    if isinstance(value, list):
+        if not value:
+            return None, None, []
+        path, data, _ = _image_reference(value[0])
+        return path, data, value[1:]
+    if isinstance(value, Mapping):
+        data = value.get("bytes")
+        path = value.get("path")
+        return (str(path) if path else None), (bytes(data) if data else None), []
+    if isinstance(value, str | os.PathLike):
+        return os.fspath(value), None, []
+    raise ValueError(
+        f"image field must be a path, a list of paths or an image record, got {type(value).__name__}"
+    )
+
+
+def normalise_record(
+    raw: RawRecord,
+    *,
+    origin: str,
+    use_pair_id_image: bool,
+    image_suffix: str = ".jpg",
+) -> dict[str, Any]:
+    """Turn one raw record into the figure columns plus ``_image_path`` / ``_image_bytes`` / ``_errors``.
+
+    Unknown fields are kept, JSON-encoded, in ``extra`` so nothing in the source is lost.
+    """
+    row: dict[str, Any] = {
+        "id": "",
+        "caption": "",
+        "mentions": [],
+        "modality": "other",
+        "domain": normalize_domain(None),
+        "pmid": "",
+        "fig_label": "",
+        "source": origin,
+        "messages": None,
+        "extra": "",
+        "_image_path": None,
+        "_image_bytes": None,
+        "_errors": [],
+        "_index": raw.index,
+        "_location": raw.location,
+    }
+    record = raw.record
+    errors: list[str] = row["_errors"]
+    if not isinstance(record, Mapping):
+        errors.append(f"invalid record: expected a JSON object, got {type(record).__name__}")
+        row["id"] = f"{raw.location}"
+        return row
+    if PARSE_ERROR_KEY in record:
+        errors.append(f"invalid record: {record[PARSE_ERROR_KEY]}")
+        row["id"] = f"{raw.location}"
+        return row
+
+    consumed: set[str] = {DOMAIN_GROUP_KEY, PREVIOUS_ERROR_KEY}
+    extra: dict[str, Any] = {}
+
+    def take(keys: Sequence[str]) -> tuple[str | None, Any]:
+        key, value = _first_present(record, keys)
+        if key is not None:
+            consumed.add(key)
+        return key, value
+
+    _, image_value = take(_IMAGE_KEYS)
+    try:
+        image_path, image_bytes, more_images = _image_reference(image_value)
+    except ValueError as error:
+        image_path, image_bytes, more_images = None, None, []
+        errors.append(f"invalid record: {error}")
+    if more_images:
+        extra["more_images"] = more_images
+
+    id_key, id_value = take(_ID_KEYS)
+    if id_key == "pair_id":
+        consumed.discard("pair_id")  # keep pair_id itself for the LLaVA-Med export
+    identifier = _as_text(id_value, "id").strip() if isinstance(id_value, str | int) else ""
+    if not identifier and image_path:
+        identifier = Path(image_path).stem
+    if not identifier:
+        errors.append("missing required field 'id' (or 'pair_id' or an image file name)")
+        identifier = raw.location
+    row["id"] = identifier
+
+    if use_pair_id_image and image_path is None and image_bytes is None:
+        pair_id = record.get("pair_id")
+        if isinstance(pair_id, str) and pair_id:
+            image_path = f"{pair_id}{image_suffix}"  # LLaVA-Med names PMC images <pair_id>.jpg
+
+    for field in _SIMPLE_KEYS:
+        if field in record:
+            consumed.add(field)
+            try:
+                row[field] = _as_text(record[field], field)
+            except ValueError as error:
+                errors.append(f"invalid record: {error}")
+    if not row["source"]:
+        row["source"] = origin
+
+    _, caption = take(_CAPTION_KEYS)
+    try:
+        row["caption"] = _as_text(caption, "caption")
+    except ValueError as error:
+        errors.append(f"invalid record: {error}")
+
+    mention_key, mentions = take(_MENTION_KEYS)
+    if mentions is not None:
+        try:
+            if isinstance(mentions, str | Mapping):
+                mentions = [mentions]
+            row["mentions"] = [_mention_text(mention) for mention in mentions]
+        except (TypeError, ValueError) as error:
+            errors.append(f"invalid record: {error}")
+        # Entity offsets have no column of their own; keep them for a faithful export.
+        if mention_key == "in_text_mention" and any(
+            isinstance(mention, Mapping) and set(mention) - {"tokens"} for mention in mentions or []
+        ):
+            extra["in_text_mention"] = mentions
+
+    try:
+        if "domain" in record:
+            consumed.add("domain")
+            row["domain"] = normalize_domain(record["domain"])
+        elif any(isinstance(record.get(key), bool) for key in DOMAIN_KEYS):
+            consumed.update(key for key in DOMAIN_KEYS if key in record)
+            row["domain"] = normalize_domain({key: record.get(key) for key in DOMAIN_KEYS})
+        elif record.get(DOMAIN_GROUP_KEY) in DOMAIN_KEYS:
+            row["domain"] = normalize_domain({record[DOMAIN_GROUP_KEY]: True})
+    except ValueError as error:
+        errors.append(f"invalid record: {error}")
+
+    explicit_modality = record.get("modality")
+    row["modality"] = resolve_modality(explicit_modality, row["domain"])
+    if "modality" in record and not (
+        isinstance(explicit_modality, str) and explicit_modality.strip().lower() == row["modality"]
+    ):
+        extra["modality"] = explicit_modality  # free text such as "CT": keep it, the column holds the label
+    consumed.add("modality")
+
+    conversation_key, conversation = take(_CONVERSATION_KEYS)
+    if conversation is not None:
+        try:
+            if conversation_key == "messages":
+                from biomed_vital.data.conversations import messages_to_conversations
+
+                conversation = messages_to_conversations(conversation, with_image=False)
+            row["messages"] = conversations_to_messages(conversation)
+        except (TypeError, ValueError) as error:
+            errors.append(f"invalid conversations: {error}")
+            row["messages"] = []
+
+    for key, value in record.items():
+        if key not in consumed:
+            extra[key] = value
+    row["extra"] = json.dumps(extra, ensure_ascii=False, default=str) if extra else ""
+    if image_path is None and image_bytes is None and record.get(PREVIOUS_ERROR_KEY):
+        errors.append(str(record[PREVIOUS_ERROR_KEY]))
+    row["_image_path"] = image_path
+    row["_image_bytes"] = image_bytes
+    return row
+
+
+# --------------------------------------------------------------------------------------------
+# image validation (runs inside Dataset.map, possibly in several processes)
+
+
+def _validate_images_batch(
+    batch: dict[str, list[Any]], *, image_root: str | None, max_pixels: int | None, embed: bool
+) -> dict[str, list[Any]]:
+    import io
+
+    from biomed_vital.data.images import _read_image
+
+    images: list[dict[str, Any] | None] = []
+    errors: list[str] = []
+    for path, data, error in zip(batch["_image_path"], batch["_image_bytes"], batch["error"], strict=True):
+        image: dict[str, Any] | None = None
+        if error:
+            images.append(None)
+            errors.append(error)
+            continue
+        try:
+            if data is not None:
+                name = path or "<embedded bytes>"
+                decoded, needs_conversion = _read_image(
+                    io.BytesIO(data), name, max_pixels=max_pixels, background="white"
+                )
+                if needs_conversion:
+                    buffer = io.BytesIO()
+                    decoded.save(buffer, format="PNG")
+                    data = buffer.getvalue()
+                image = {"bytes": data, "path": path}
+            elif path is not None:
+                resolved, converted = check_image(path, image_root=image_root, max_pixels=max_pixels)
+                if converted is None and embed:
+                    converted = resolved.read_bytes()
+                image = {"bytes": converted, "path": str(resolved) if converted is None else path}
+            else:
+                error = "no image: the row names no image file (LLaVA-Med rows find <pair_id>.jpg when image_root is set)"
+        except ImageLoadError as failure:
+            error = str(failure)
+        except OSError as failure:  # permissions, races with a file being replaced
+            error = f"image unreadable: {path} ({failure})"
+        images.append(image)
+        errors.append(error)
+    return {"image": images, "error": errors}
+
+
+# --------------------------------------------------------------------------------------------
+# sources
+
+
+def _records_from_dataset(dataset: datasets.Dataset) -> tuple[list[RawRecord], list[str]]:
+    from datasets import Image
+
+    if "image" in dataset.column_names and isinstance(dataset.features["image"], Image):
+        dataset = dataset.cast_column("image", Image(decode=False))
+    known = {*_ID_KEYS, *_CAPTION_KEYS, *_MENTION_KEYS, *_IMAGE_KEYS, *_CONVERSATION_KEYS, *_SIMPLE_KEYS}
+    known |= {"domain", "modality", "error", "extra", *DOMAIN_KEYS}
+    passthrough = [name for name in dataset.column_names if name not in known]
+    records = []
+    for index, record in enumerate(dataset.remove_columns(passthrough)):
+        record = dict(record)
+        previous_extra = record.pop("extra", "") or ""
+        previous_error = record.pop("error", None)
+        if previous_error:
+            record[PREVIOUS_ERROR_KEY] = previous_error  # explains an image that is already missing
+        if previous_extra:
+            try:
+                record = {**json.loads(previous_extra), **record}
+            except json.JSONDecodeError:
+                record["extra"] = previous_extra
+        records.append(RawRecord(index, f"row {index}", record))
+    return records, passthrough
+
+
+def _looks_like_hub_id(source: str) -> bool:
+    return bool(_HUB_ID.match(source)) and not source.lower().endswith((".json", ".jsonl", ".csv", ".arrow"))
+
+
+def _load_hub_dataset(source: str, split: str) -> datasets.Dataset:
+    import datasets
+
+    try:
+        loaded = datasets.load_dataset(source, split=split)
+    except Exception as error:  # datasets raises many types; the message is what matters to the user
+        offline = os.environ.get("HF_HUB_OFFLINE", "0").lower() in {"1", "true", "yes"}
+        hint = (
+            "the Hub is disabled (HF_HUB_OFFLINE=1): download it on a connected machine and pass the folder"
+            if offline
+            else "check the dataset id, your network and your Hugging Face login"
+        )
+        raise FigureLoadError(
+            f"{source!r} is not a local file or folder, and loading it as a Hub dataset failed: "
+            f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}. {hint}",
+            source=source,
+        ) from None
+    if not isinstance(loaded, datasets.Dataset):
+        raise FigureLoadError(f"{source!r} split {split!r} did not give a single Dataset", source=source)
+    return loaded
+
+
+def _read_source(
+    source: Any, image_root: str | os.PathLike | None, split: str, encoding: str | None
+) -> tuple[list[RawRecord], str, Path | None, bool, Any]:
+    """(records, origin label, default image root, whether <pair_id>.jpg applies, passthrough dataset)."""
+    import datasets
+
+    if isinstance(source, datasets.DatasetDict):
+        if split not in source:
+            raise FigureLoadError(
+                f"DatasetDict has no split {split!r}; it has {list(source)}", source="DatasetDict"
+            )
+        source = source[split]
+    if isinstance(source, datasets.Dataset):
+        records, passthrough = _records_from_dataset(source)
+        keep = source.select_columns(passthrough) if passthrough else None
+        return records, "Dataset", None, image_root is not None, keep
+
+    path = Path(os.fspath(source)).expanduser()
+    if path.is_dir():
+        if (path / "state.json").is_file() and (path / "dataset_info.json").is_file():
+            loaded = datasets.load_from_disk(str(path))
+            if isinstance(loaded, datasets.DatasetDict):
+                loaded = loaded[split]
+            records, passthrough = _records_from_dataset(loaded)
+            keep = loaded.select_columns(passthrough) if passthrough else None
+            return records, str(path), None, image_root is not None, keep
+        metadata = find_metadata_file(path)
+        if metadata is not None:
+            return read_records(metadata, encoding=encoding), str(path), path, False, None
+        images = list_image_files(path)
+        if not images:
+            raise FileNotFoundError(
+                f"{path} has no metadata.jsonl, no saved Dataset and no image files; "
+                "add a metadata.jsonl with a 'file_name' and a 'caption' per image"
+            )
+        records = [
+            RawRecord(index, str(image.relative_to(path)), {"file_name": str(image.relative_to(path))})
+            for index, image in enumerate(images)
+        ]
+        return records, str(path), path, False, None
+    if path.is_file():
+        return read_records(path, encoding=encoding), str(path), path.parent, image_root is not None, None
+    text = os.fspath(source)
+    if _looks_like_hub_id(text):
+        loaded = _load_hub_dataset(text, split)
+        records, passthrough = _records_from_dataset(loaded)
+        keep = loaded.select_columns(passthrough) if passthrough else None
+        return records, text, None, image_root is not None, keep
+    raise FileNotFoundError(f"figure source not found: {text} (not a file, a folder or a Hub dataset id)")
+
+
+# --------------------------------------------------------------------------------------------
+# the loader
+
+
+def _row_label(row: Mapping[str, Any], origin: str) -> str:
+    return f"row {row['_index']} ({row['_location']}, id {row['id']!r}) of {origin}"
+
+
+def _check_duplicates(rows: list[dict[str, Any]], origin: str, deduplicate: bool) -> list[dict[str, Any]]:
+    counts = Counter(row["id"] for row in rows)
+    duplicates = {identifier: count for identifier, count in counts.items() if count > 1}
+    if not duplicates:
+        return rows
+    if deduplicate:
+        seen: set[str] = set()
+        kept = []
+        for row in rows:
+            if row["id"] not in seen:
+                seen.add(row["id"])
+                kept.append(row)
+        logger.warning(
+            "%s: dropped %d rows with duplicate ids (kept the first of each)", origin, len(rows) - len(kept)
+        )
+        return kept
+    shown = ", ".join(
+        f"{identifier!r} (rows {[row['_index'] for row in rows if row['id'] == identifier][:5]})"
+        for identifier in list(duplicates)[:10]
+    )
+    more = f" and {len(duplicates) - 10} more" if len(duplicates) > 10 else ""
+    raise FigureLoadError(
+        f"{origin}: {len(duplicates)} ids occur more than once: {shown}{more}. "
+        "Ids must be unique; fix the source or pass deduplicate=True to keep the first row of each id.",
+        source=origin,
+    )
+
+
+def error_cause(error: str) -> str:
+    """The cause part of an error message (the text before the first colon).
+
+    Example:
+        >>> error_cause("image not found: images/x.png (resolved under /data)")
+        'image not found'
+    """
+    return error.split(":", 1)[0].strip() if error else ""
+
+
+def _log_summary(dataset: datasets.Dataset, origin: str) -> None:
+    errors = [error for error in dataset["error"] if error]
+    empty_captions = sum(1 for caption in dataset["caption"] if not caption.strip())
+    if not errors:
+        logger.info("%s: %d rows, no errors, %d empty captions", origin, len(dataset), empty_captions)
+        return
+    causes = Counter(error_cause(error) for error in errors)
+    grouped = "; ".join(f"{cause}: {count}" for cause, count in causes.most_common())
+    logger.warning(
+        "%s: %d rows, %d with errors (%s), %d empty captions. Rows with errors have image=None; "
+        "see the 'error' column or pass strict=True to stop at the first.",
+        origin,
+        len(dataset),
+        len(errors),
+        grouped,
+        empty_captions,
+    )
+
+
+def load_figures(
+    source: str | os.PathLike | datasets.Dataset | datasets.DatasetDict,
+    image_root: str | os.PathLike | None = None,
+    *,
+    strict: bool = False,
+    max_image_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS,
+    num_proc: int | None = None,
+    split: str = "train",
+    deduplicate: bool = False,
+    embed_images: bool = False,
+    encoding: str | None = None,
+    image_suffix: str = ".jpg",
+) -> datasets.Dataset:
+    """Load figures from a file, folder, Hub id or Dataset as a figures ``datasets.Dataset``.
+
+    Columns: ``id``, ``image`` (``datasets.Image``; None when unavailable), ``caption``,
+    ``mentions``, ``modality``, ``domain``, ``pmid``, ``fig_label``, ``source``, ``error`` ("" when
+    fine) and ``extra`` (the source's other fields as JSON), plus ``messages`` when the source has
+    conversations. Columns of a Dataset source that are not figure fields are kept as they are.
+
+    Args:
+        source: a LLaVA-Med / BioMed-VITAL JSON or JSONL file, an image folder with
+            ``metadata.jsonl``, a ``save_to_disk`` folder, a Hub dataset id, or a Dataset.
+        image_root: folder image paths resolve against (default: the file's or folder's own
+            folder). Paths that leave it are refused. With an image root, rows without an image
+            field use LLaVA-Med's ``<pair_id>.jpg`` convention.
+        strict: raise :class:`FigureLoadError` on the first bad row instead of recording it.
+        max_image_pixels: refuse images with more pixels (decompression bombs); None disables.
+        num_proc: processes used to check images (``Dataset.map``); None checks in this process.
+        split: split to use for Hub ids and saved DatasetDicts.
+        deduplicate: keep the first row of each duplicated id instead of raising.
+        embed_images: store image bytes in the Dataset instead of file references.
+        encoding: text encoding of the source file; None tries UTF-8, then cp1252 / latin-1 with a warning.
+        image_suffix: file suffix for the ``<pair_id>`` convention.
+
+    Example:
+        >>> from biomed_vital.data import load_figures
+        >>> figures = load_figures("llava_med_instruct_fig_captions.json", image_root="pmc_images/")  # doctest: +SKIP
+        >>> figures.column_names[:4]
+        ['id', 'image', 'caption', 'mentions']
+    """
+    import datasets
+
+    records, origin, default_root, use_pair_id_image, passthrough = _read_source(
+        source, image_root, split, encoding
+    )
+    root = Path(image_root).expanduser() if image_root is not None else default_root
+    if root is not None and not root.is_dir():
+        raise FileNotFoundError(f"image_root is not a folder: {root}")
+    rows = [
+        normalise_record(raw, origin=origin, use_pair_id_image=use_pair_id_image, image_suffix=image_suffix)
+        for raw in records
+    ]
+    kept_indices = [row["_index"] for row in rows]
+    rows = _check_duplicates(rows, origin, deduplicate)
+    if len(rows) != len(kept_indices):
+        kept_indices = [row["_index"] for row in rows]
+    if strict:
+        for row in rows:
+            if row["_errors"]:
+                raise FigureLoadError(
+                    f"{_row_label(row, origin)}: {row['_errors'][0]}",
+                    row_index=row["_index"],
+                    row_id=row["id"],
+                    source=origin,
+                )
+
+    with_messages = any(row["messages"] is not None for row in rows)
+    columns: dict[str, list[Any]] = {
+        name: [row[name] for row in rows]
+        for name in (
+            "id",
+            "caption",
+            "mentions",
+            "modality",
+            "domain",
+            "pmid",
+            "fig_label",
+            "source",
+            "extra",
+        )
+    }
+    columns["error"] = ["; ".join(row["_errors"]) for row in rows]
+    columns["_image_path"] = [row["_image_path"] for row in rows]
+    columns["_image_bytes"] = [row["_image_bytes"] for row in rows]
+    if with_messages:
+        columns["messages"] = [row["messages"] or [] for row in rows]
+
+    from datasets import Value
+
+    staging_features = figure_features(with_messages).copy()
+    del staging_features["image"]
+    staging_features["_image_path"] = Value("string")
+    staging_features["_image_bytes"] = Value("binary")
+    staged = datasets.Dataset.from_dict(columns, features=staging_features)
+    checked = staged.map(
+        _validate_images_batch,
+        batched=True,
+        batch_size=64,
+        num_proc=num_proc if num_proc and len(staged) > 1 else None,
+        fn_kwargs={
+            "image_root": str(root) if root is not None else None,
+            "max_pixels": max_image_pixels,
+            "embed": embed_images,
+        },
+        remove_columns=["_image_path", "_image_bytes"],
+        features=figure_features(with_messages),
+        desc="Checking images",
+    )
+    order = [*FIGURE_COLUMNS, *(["messages"] if with_messages else [])]
+    figures = checked.select_columns(order)
+    if passthrough is not None:
+        extra_columns = (
+            passthrough.select(kept_indices) if len(kept_indices) != len(passthrough) else passthrough
+        )
+        figures = datasets.concatenate_datasets([figures, extra_columns], axis=1)
+
+    if strict:
+        for position, error in enumerate(figures["error"]):
+            if error:
+                row = rows[position]
+                raise FigureLoadError(
+                    f"{_row_label(row, origin)}: {error}",
+                    row_index=row["_index"],
+                    row_id=row["id"],
+                    source=origin,
+                )
+    _log_summary(figures, origin)
+    return figures
+
+
+def iter_error_rows(figures: datasets.Dataset) -> Iterable[tuple[int, str, str]]:
+    """``(position, id, error)`` for every row of a figures Dataset that has an error.
+
+    Example:
+        >>> for position, identifier, error in iter_error_rows(figures):  # doctest: +SKIP
+        ...     print(identifier, error)
+    """
+    for position, (identifier, error) in enumerate(zip(figures["id"], figures["error"], strict=True)):
+        if error:
+            yield position, identifier, error
