@@ -432,8 +432,7 @@ def _build_app(state: _ServerState) -> Any:
     def json_response(
         payload: Any, status: int = 200, headers: Mapping[str, str] | None = None
     ) -> web.Response:
-        all_headers = {"x-request-id": f"req_standin_{state.sequence}", **state.limiter.headers()}
-        all_headers.update(headers or {})
+        all_headers = {**state.limiter.headers(), **(headers or {})}
         return web.json_response(payload, status=status, headers=all_headers)
 
     async def sleep_unless_stopping(seconds: float) -> None:
@@ -463,7 +462,8 @@ def _build_app(state: _ServerState) -> Any:
         state.log.append(entry)  # logged on arrival, so requests still in flight are visible
         try:
             response = await _answer(request, entry)
-            entry["status"] = response.status if response is not None else None
+            response.headers["x-request-id"] = f"req_standin_{entry['seq']}"
+            entry["status"] = response.status
             return response
         except asyncio.CancelledError:
             # A dropped connection (injected) has no status; otherwise the client gave up first.
@@ -940,7 +940,9 @@ class StandInServer:
         Keys: ``seq``, ``arrival``/``finish`` (``time.monotonic()``), ``path``, ``request_key``
         (sha256 of the canonical body), ``attempt`` (1 for the first time a body is seen),
         ``model``, ``mode`` (generation/judge), ``fault`` (or None), ``status`` (499 when the
-        client closed the connection first), ``prompt_tokens``, ``completion_tokens``, ``seed``.
+        client closed the connection first; None while in flight and for a dropped connection),
+        ``prompt_tokens``, ``completion_tokens``, ``seed``. The ``x-request-id`` response header
+        is ``req_standin_<seq>``.
         Never the Authorization header or any key.
         """
         if not self.running:

@@ -71,8 +71,9 @@ def _post(url: str, body: dict, headers: dict | None = None) -> tuple[int, dict,
 
 
 # ---------------------------------------------------------------------- wire format
-def test_generation_reply_has_usage_five_exchanges_and_quotes_the_caption(client):
+def test_generation_reply_has_usage_five_exchanges_and_quotes_the_caption(server, client):
     raw = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=_user(), max_tokens=800)
+    assert raw.headers["x-request-id"] == f"req_standin_{server.request_log()[-1]['seq']}"
     completion = raw.parse()
     content = completion.choices[0].message.content
     assert completion.object == "chat.completion"
