@@ -82,7 +82,8 @@ class _Planned:
     candidate_index: int
     candidate_id: str
     prompt_sha: str
-    request: ChatRequest
+    request: ChatRequest | None
+    skip_error: str = ""
 
 
 class GPT4VGenerator:
@@ -254,18 +255,25 @@ class GPT4VGenerator:
         ids = [str(i) for i in _figures.column_values(figures, "id")]
         contexts = _figures.context_columns(figures)
         fingerprints = _figures.image_fingerprints(figures)
+        load_errors = (
+            _figures.column_values(figures, "error") if "error" in figures.column_names else [""] * len(ids)
+        )
         plan: list[_Planned] = []
         for row, (figure_id, context, fingerprint) in enumerate(
             zip(ids, contexts, fingerprints, strict=True)
         ):
             for candidate_index in range(self.n_candidates):
+                candidate_id = f"{figure_id}-c{candidate_index}"
                 demos = self._pick_demonstrations(figure_id, context["modality"], candidate_index)
-                key_image = (
-                    _figures.image_key_part(
-                        fingerprint, max_side=self.max_image_side, detail=self.image_detail
-                    )
-                    if fingerprint
-                    else None
+                sha = prompt_sha(self.system_prompt, demos)
+                if fingerprint is None:  # nothing to show the model; say so in the row instead of sending
+                    reason = f"no image: figure {figure_id!r} has no image"
+                    if load_errors[row]:
+                        reason += f" ({load_errors[row]})"
+                    plan.append(_Planned(row, candidate_index, candidate_id, sha, None, reason))
+                    continue
+                key_image = _figures.image_key_part(
+                    fingerprint, max_side=self.max_image_side, detail=self.image_detail
                 )
                 key = request_key(self._body(key_image, context, demos, candidate_index), candidate_index)
 
@@ -274,32 +282,19 @@ class GPT4VGenerator:
                     context: Mapping[str, Any] = context,
                     demos: list = demos,
                     c: int = candidate_index,
-                    has_image: bool = fingerprint is not None,
                 ) -> dict[str, Any]:
-                    part = None
-                    if has_image:
-                        image = figures[row]["image"]
-                        part = _figures.image_part(
-                            image, max_side=self.max_image_side, detail=self.image_detail
-                        )
+                    image = figures[row]["image"]
+                    part = _figures.image_part(image, max_side=self.max_image_side, detail=self.image_detail)
                     return self._body(part, context, demos, c)
 
-                plan.append(
-                    _Planned(
-                        row=row,
-                        candidate_index=candidate_index,
-                        candidate_id=f"{figure_id}-c{candidate_index}",
-                        prompt_sha=prompt_sha(self.system_prompt, demos),
-                        request=ChatRequest(
-                            None, f"{figure_id}-c{candidate_index}", candidate_index, build=build, key=key
-                        ),
-                    )
-                )
+                request = ChatRequest(None, candidate_id, candidate_index, build=build, key=key)
+                plan.append(_Planned(row, candidate_index, candidate_id, sha, request))
         return plan
 
     def build_requests(self, figures: Any, *, num_shards: int = 1, shard_index: int = 0) -> list[ChatRequest]:
         """The chat requests :meth:`generate` would send (bodies are built lazily by ``request.build()``)."""
-        return [p.request for p in self._plan(select_shard(figures, num_shards, shard_index))]
+        plan = self._plan(select_shard(figures, num_shards, shard_index))
+        return [p.request for p in plan if p.request is not None]
 
     def estimate_cost(self, figures: Any, *, num_shards: int = 1, shard_index: int = 0) -> CostEstimate:
         """Dry run: projected tokens and spend of :meth:`generate` on ``figures`` (cached requests excluded).
@@ -326,7 +321,14 @@ class GPT4VGenerator:
         """Asynchronous :meth:`generate`."""
         figures = select_shard(figures, num_shards, shard_index)
         plan = await asyncio.to_thread(self._plan, figures)
-        results = await self.engine.run([p.request for p in plan], desc=f"generate ({self.model})")
+        requests = [p.request for p in plan if p.request is not None]
+        sent = iter(await self.engine.run(requests, desc=f"generate ({self.model})"))
+        results = [
+            next(sent)
+            if p.request is not None
+            else ChatResult(p.candidate_id, "", "error", error=p.skip_error)
+            for p in plan
+        ]
         return self._to_dataset(figures, plan, results)
 
     def _rows_for(self, planned: _Planned, result: ChatResult) -> list[dict[str, Any]]:
