@@ -16,6 +16,8 @@ Results go to ``benchmarks/results/selection.md``, ``selection.json`` and ``sele
    over 10,000 and over 100,000 candidates. Target: the larger within 1.2x of the smaller.
 3. **Training.** ``SelectorTrainer`` on cached frozen encoder features (``compute_features``) vs full
    fine-tuning of both encoders: time per epoch and held-out pairwise accuracy, same pairs and epochs.
+4. **Building pairs.** ``PreferenceDataset.from_judge_scores`` over 100,000 judged rows on disk: time
+   and peak memory in a fresh process.
 
 All data here is synthetic and labelled as such: images are generated dot patterns, texts are plain
 non-medical stand-in sentences. Numbers are ratios measured within one run on a shared machine; the
@@ -448,6 +450,73 @@ def bench_training(figures: int, epochs: int, batch_size: int) -> dict[str, Any]
     return results
 
 
+# ----------------------------------------------------------------------------- 4. building pairs at scale
+
+
+def _pairs_worker(pool_path: str) -> None:
+    """Runs in a fresh process: judge-score pairs from an on-disk judged pool; prints time and memory."""
+    from datasets import load_from_disk
+
+    from biomed_vital.preferences import PreferenceDataset
+
+    judged = load_from_disk(pool_path)
+    anonymous_before = _AnonymousMemorySampler.current_kib() / 1024
+    started = time.perf_counter()
+    with _AnonymousMemorySampler() as sampler:
+        pairs = PreferenceDataset.from_judge_scores(judged, min_gap=2.0, pairs_per_item=2, seed=0)
+    elapsed = time.perf_counter() - started
+    print(
+        json.dumps(
+            {
+                "judged_rows": len(judged),
+                "pairs": len(pairs),
+                "seconds": round(elapsed, 1),
+                "pairs_memory_mapped": bool(pairs.cache_files),
+                "anonymous_rss_before_mib": round(anonymous_before, 1),
+                "peak_anonymous_rss_mib": round(sampler.peak_kib / 1024, 1),
+                "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            }
+        )
+    )
+
+
+def _judged_rows_generator(count: int, image_px: int, distinct_images: int):
+    pool = [synthetic_png(i, image_px) for i in range(distinct_images)]
+    rng = np.random.default_rng(0)
+    for index in range(count):
+        row = candidate_row(index, turns=2, png=pool[(index // 3) % len(pool)], quality=int(index % 3))
+        failed = index % 50 == 0  # a judge failure now and then: null score, counted, never paired
+        row["judge_score"] = None if failed else float(rng.integers(0, 11))
+        row["judge_status"] = "parse_error" if failed else "ok"
+        yield row
+
+
+def bench_pairs(count: int) -> dict[str, Any]:
+    from datasets import Dataset, Value
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-selection-pairs-"))
+    features = candidate_features()
+    features["judge_score"] = Value("float64")
+    features["judge_status"] = Value("string")
+    started = time.perf_counter()
+    Dataset.from_generator(
+        _judged_rows_generator,
+        gen_kwargs={"count": count, "image_px": 48, "distinct_images": 2000},
+        features=features,
+        cache_dir=str(workdir / "cache"),
+    ).save_to_disk(str(workdir / "judged"))
+    build_seconds = time.perf_counter() - started
+    result = subprocess.run(
+        [sys.executable, __file__, "--pairs-worker", str(workdir / "judged")],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    run = json.loads(result.stdout.strip().splitlines()[-1])
+    run["judged_pool_build_seconds"] = round(build_seconds, 1)
+    return run
+
+
 # ----------------------------------------------------------------------------- report
 
 
@@ -576,6 +645,24 @@ def markdown(results: dict[str, Any]) -> str:
             f"**Per-epoch speed-up of cached features: {training['speedup_per_epoch']}x.**",
             "",
         ]
+    pairs = results.get("pairs")
+    if pairs:
+        lines += [
+            "## 4. Building judge-score pairs at scale",
+            "",
+            f"`PreferenceDataset.from_judge_scores(min_gap=2, pairs_per_item=2)` over {pairs['judged_rows']:,} judged "
+            "rows loaded from disk (two-turn conversations, embedded PNG images, 2% judge failures), in a fresh "
+            "process.",
+            "",
+            "| judged rows | pairs | seconds | pairs memory-mapped | anonymous RSS before (MiB) | "
+            "peak anonymous RSS (MiB) | peak RSS (MiB) |",
+            "|---|---|---|---|---|---|---|",
+            f"| {pairs['judged_rows']:,} | {pairs['pairs']:,} | {pairs['seconds']} | {pairs['pairs_memory_mapped']} | "
+            f"{pairs['anonymous_rss_before_mib']} | {pairs['peak_anonymous_rss_mib']} | {pairs['peak_rss_mib']} |",
+            "",
+        ]
+    for run in results.get("partial_runs", []):
+        lines.append(f"Partial run of {', '.join(run['parts'])}: load before `{run['uptime_before']}`  ")
     return "\n".join(lines)
 
 
@@ -584,18 +671,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes for a fast check")
     parser.add_argument(
         "--only",
-        choices=["overhead", "memory", "training"],
+        choices=["overhead", "memory", "training", "pairs"],
         action="append",
         help="run only these parts (repeatable)",
     )
     parser.add_argument("--memory-worker", help=argparse.SUPPRESS)
+    parser.add_argument("--pairs-worker", help=argparse.SUPPRESS)
     parser.add_argument("--batch-size", type=int, default=256, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_worker:
         _memory_worker(args.memory_worker, args.batch_size)
         return
+    if args.pairs_worker:
+        _pairs_worker(args.pairs_worker)
+        return
 
-    parts = set(args.only or ["overhead", "memory", "training"])
+    parts = set(args.only or ["overhead", "memory", "training", "pairs"])
     quick = args.quick
     results: dict[str, Any] = {
         "command": "python benchmarks/bench_selection.py" + (" --quick" if quick else ""),
@@ -618,10 +709,28 @@ def main(argv: list[str] | None = None) -> None:
             figures=60 if quick else 200, epochs=2 if quick else 3, batch_size=16
         )
         print(json.dumps(results["training"], indent=2), flush=True)
+    if "pairs" in parts:
+        print("4. judge pairs at scale ...", flush=True)
+        results["pairs"] = bench_pairs(10_000 if quick else 100_000)
+        print(json.dumps(results["pairs"], indent=2), flush=True)
     results["uptime_after"] = uptime()
 
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stem = "selection-quick" if quick else "selection"
+    previous = RESULTS_DIR / f"{stem}.json"
+    if args.only and previous.is_file():
+        # a partial run updates its parts and keeps the others from the last run
+        merged = json.loads(previous.read_text())
+        merged.update(results)
+        merged["command"] = "python benchmarks/bench_selection.py" + (" --quick" if quick else "")
+        merged.setdefault("partial_runs", []).append(
+            {
+                "parts": sorted(parts),
+                "uptime_before": results["uptime_before"],
+                "uptime_after": results["uptime_after"],
+            }
+        )
+        results = merged
     (RESULTS_DIR / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
     (RESULTS_DIR / f"{stem}.md").write_text(markdown(results) + "\n")
     plot(results, RESULTS_DIR / f"{stem}.png")

@@ -435,7 +435,8 @@ def _answer_for(
     key = _question_key(question)
     for turn_question, turn_answer in turns:
         if _question_key(turn_question) == key:
-            return question, turn_answer
+            # the candidate's own wording, so the text matches what select() lays out for it
+            return turn_question, turn_answer
     asked = "; ".join(repr(q[:60]) for q, _ in turns) or "none"
     raise ValueError(
         f"record {index}: candidate {candidate_id!r} has no turn asking {question[:80]!r} (its questions: {asked})"

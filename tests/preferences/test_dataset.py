@@ -329,3 +329,13 @@ def test_building_pairs_does_not_import_torch():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_question_matching_ignores_case_and_spacing_and_keeps_the_candidates_wording(
+    candidates, candidate_rows
+):
+    record = _pairwise(candidate_rows, 6, "A")
+    wording = record["question"]
+    record["question"] = "  " + wording.upper().replace(" ", "   ") + " "
+    pair = PreferenceDataset.from_clinician_annotations([record], candidates)[0]
+    assert pair["question"] == wording and f"\nQuestion: {wording}\n" in pair["chosen_text"]
