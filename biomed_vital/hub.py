@@ -378,7 +378,7 @@ def dataset_card(
     ]
 
     first = next(iter(splits.values()))
-    contract = set()
+    contract: set[str] = set()
     for name in _STAGE_CHAIN[: _STAGE_CHAIN.index(stage) + 1] if stage in _STAGE_CHAIN else (stage,):
         contract.update(CONTRACT_COLUMNS[name])
     lines += ["## Columns", "", "| column | type | part of the stage contract |", "|---|---|:---:|"]
@@ -398,8 +398,11 @@ def dataset_card(
         if domains:
             lines += _count_table("by `domain` flag (a figure can have several)", domains, total)
 
-    summaries = [_numeric_summary(splits, c) for c in ("judge_score", "selector_score", "weight")]
-    summaries = [s for s in summaries if s]
+    summaries = [
+        summary
+        for summary in (_numeric_summary(splits, c) for c in ("judge_score", "selector_score", "weight"))
+        if summary
+    ]
     if summaries:
         lines += [
             "## Scores",

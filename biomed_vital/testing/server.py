@@ -209,7 +209,7 @@ class FaultConfig:
     @classmethod
     def from_pairs(cls, pairs: Sequence[str], **kwargs: Any) -> FaultConfig:
         """Build from ``["kind=probability", ...]`` as given on the command line."""
-        values: dict[str, float] = {}
+        values: dict[str, Any] = {}
         allowed = {f.name for f in fields(cls)} - {"seed"}
         for pair in pairs:
             name, sep, value = pair.partition("=")
@@ -673,8 +673,7 @@ class _AsyncServer:
             backlog=self.state.config.backlog,
         )
         await site.start()
-        sockets = site._server.sockets if site._server is not None else []
-        self.port = sockets[0].getsockname()[1]
+        self.port = int(self.runner.addresses[0][1])
         return self.port
 
     async def stop(self) -> None:
