@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from biomed_vital.data.conversations import messages_to_conversations
+from biomed_vital.data.figures import MODALITY_TEXT_KEY
 from biomed_vital.data.images import load_image
 from biomed_vital.data.modality import modality_from_domain
 
@@ -69,7 +70,7 @@ def _figure_fields(row: dict[str, Any]) -> dict[str, Any]:
         except json.JSONDecodeError:
             extra = {}
     for key, value in extra.items():
-        if key not in {"in_text_mention", "modality", "more_images"}:
+        if key not in {"in_text_mention", MODALITY_TEXT_KEY, "more_images"}:
             fields[key] = value
     if "caption" in row and row["caption"] is not None:
         fields["fig_caption"] = row["caption"]
@@ -89,8 +90,8 @@ def _figure_fields(row: dict[str, Any]) -> dict[str, Any]:
     if isinstance(domain, dict):
         fields["domain"] = domain
         modality = row.get("modality")
-        if "modality" in extra:
-            fields["modality"] = extra["modality"]
+        if MODALITY_TEXT_KEY in extra:
+            fields["modality"] = extra[MODALITY_TEXT_KEY]
         elif modality and modality != modality_from_domain(domain):
             fields["modality"] = modality
     for key in _SCORE_COLUMNS:

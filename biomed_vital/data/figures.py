@@ -60,6 +60,8 @@ _IMAGE_KEYS = ("image", "imgs", "file_name", "image_path", "img")
 _CONVERSATION_KEYS = ("conversations", "messages")
 _SIMPLE_KEYS = ("pmid", "fig_label", "source")
 
+# Where a source's free-text modality ("CT", "MR (T1)") is kept; the column holds the label.
+MODALITY_TEXT_KEY = "modality_text"
 # Carries the error of a row that is re-validated (a Dataset passed through the loader again).
 PREVIOUS_ERROR_KEY = "__previous_error__"
 
@@ -154,6 +156,8 @@ def _as_text(value: Any, field: str) -> str:
 
 def _image_reference(value: Any) -> tuple[str | None, bytes | None, list[Any]]:
     """(path, bytes, further images) from an image field in any of the supported shapes."""
+    if value is None:
+        return None, None, []
     if isinstance(value, list):
         if not value:
             return None, None, []
@@ -269,7 +273,7 @@ def normalise_record(
             errors.append(f"invalid record: {error}")
         # Entity offsets have no column of their own; keep them for a faithful export.
         if mention_key == "in_text_mention" and any(
-            isinstance(mention, Mapping) and set(mention) - {"tokens"} for mention in mentions or []
+            isinstance(mention, Mapping) for mention in mentions or []
         ):
             extra["in_text_mention"] = mentions
 
@@ -290,7 +294,9 @@ def normalise_record(
     if "modality" in record and not (
         isinstance(explicit_modality, str) and explicit_modality.strip().lower() == row["modality"]
     ):
-        extra["modality"] = explicit_modality  # free text such as "CT": keep it, the column holds the label
+        extra[MODALITY_TEXT_KEY] = (
+            explicit_modality  # free text such as "CT": kept, the column holds the label
+        )
     consumed.add("modality")
 
     conversation_key, conversation = take(_CONVERSATION_KEYS)
@@ -402,9 +408,9 @@ def _load_hub_dataset(source: str, split: str) -> datasets.Dataset:
     except Exception as error:  # datasets raises many types; the message is what matters to the user
         offline = os.environ.get("HF_HUB_OFFLINE", "0").lower() in {"1", "true", "yes"}
         hint = (
-            "the Hub is disabled (HF_HUB_OFFLINE=1): download it on a connected machine and pass the folder"
+            "The Hub is disabled (HF_HUB_OFFLINE=1): download it on a connected machine and pass the folder"
             if offline
-            else "check the dataset id, your network and your Hugging Face login"
+            else "Check the dataset id, your network and your Hugging Face login."
         )
         raise FigureLoadError(
             f"{source!r} is not a local file or folder, and loading it as a Hub dataset failed: "
@@ -575,12 +581,12 @@ def load_figures(
     """
     import datasets
 
+    if image_root is not None and not Path(image_root).expanduser().is_dir():
+        raise FileNotFoundError(f"image_root is not a folder: {image_root}")
     records, origin, default_root, use_pair_id_image, passthrough = _read_source(
         source, image_root, split, encoding
     )
     root = Path(image_root).expanduser() if image_root is not None else default_root
-    if root is not None and not root.is_dir():
-        raise FileNotFoundError(f"image_root is not a folder: {root}")
     rows = [
         normalise_record(raw, origin=origin, use_pair_id_image=use_pair_id_image, image_suffix=image_suffix)
         for raw in records

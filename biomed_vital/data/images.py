@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+import re
 import threading
 import warnings
 from collections.abc import Iterator, Mapping
@@ -40,6 +41,9 @@ DICOM_INSTALL_HINT = 'install DICOM support with: pip install "biomed_vital[dico
 # Modes that PIL converts to RGB the same way this module would, so a dataset may keep a plain
 # file reference for them and let `datasets.Image(mode="RGB")` convert on access.
 PASSTHROUGH_MODES = frozenset({"RGB", "L", "1", "CMYK", "YCbCr"})
+
+# Magic numbers of common image formats: a file starting with one is a damaged image, not a non-image.
+_IMAGE_SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"II*\x00", b"MM\x00*", b"BM", b"RIFF")
 
 Background = Literal["white", "black"]
 ImageSource = str | os.PathLike | bytes | bytearray | Image.Image | Mapping[str, Any]
@@ -138,6 +142,18 @@ def _check_pixels(width: int, height: int, max_pixels: int | None, name: str) ->
             f"{width}x{height} = {width * height:,} pixels exceeds the limit of {max_pixels:,}; "
             "raise max_image_pixels if the file is trusted",
         )
+
+
+def _bomb_error(error: Exception, name: str, max_pixels: int | None) -> ImageLoadError:
+    """Our message for PIL's own refusal (it triggers first for sizes above twice its limit)."""
+    found = re.search(r"\((\d+) pixels\)", str(error))
+    size = f"{int(found.group(1)):,} pixels" if found else "its size"
+    limit = f"{max_pixels:,}" if max_pixels is not None else "PIL's own"
+    return ImageLoadError(
+        "image too large",
+        name,
+        f"{size} exceeds the limit of {limit}; raise max_image_pixels if the file is trusted",
+    )
 
 
 def _normalise_to_uint8(array: np.ndarray) -> np.ndarray:
@@ -285,8 +301,12 @@ def _read_image(
         try:
             image = Image.open(stream)
         except Image.DecompressionBombError as error:
-            raise ImageLoadError("image too large", name, str(error)) from None
+            raise _bomb_error(error, name, max_pixels) from None
         except UnidentifiedImageError:
+            if header.startswith(_IMAGE_SIGNATURES):
+                raise ImageLoadError(
+                    "image is truncated or corrupt", name, "it starts like an image file but cannot be parsed"
+                ) from None
             raise ImageLoadError("not an image", name, "no image format recognises its content") from None
         except (OSError, SyntaxError, ValueError) as error:
             raise ImageLoadError("image is truncated or corrupt", name, str(error)) from None
@@ -294,7 +314,7 @@ def _read_image(
         try:
             image.load()
         except Image.DecompressionBombError as error:
-            raise ImageLoadError("image too large", name, str(error)) from None
+            raise _bomb_error(error, name, max_pixels) from None
         except (OSError, SyntaxError, ValueError, EOFError) as error:
             raise ImageLoadError(
                 "image is truncated or corrupt", name, str(error) or type(error).__name__
