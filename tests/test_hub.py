@@ -251,3 +251,14 @@ def test_importing_the_hub_module_stays_light():
     code = "import sys, biomed_vital.hub; print(sorted(m for m in ('torch', 'transformers', 'trl') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_push_dataset_dict_keeps_every_split_loadable():
+    splits = DatasetDict({"train": _stand_in_candidates(), "test": _stand_in_candidates().select([1, 3])})
+    with FakeHub() as hub:
+        push_dataset_to_hub(splits, "user/split-candidates", stage="judged")
+        loaded = load_dataset("user/split-candidates")
+        readme = hub.read_text("user/split-candidates", "README.md", repo_type="dataset")
+    assert {name: dataset.num_rows for name, dataset in loaded.items()} == {"train": 4, "test": 2}
+    assert loaded["test"]["candidate_id"] == ["c2", "c4"]
+    assert "| test | 2 |" in readme
