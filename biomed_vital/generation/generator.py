@@ -397,7 +397,16 @@ class GPT4VGenerator:
             "errors_by_cause": dict(causes),
             "engine": self.engine.last_summary.to_dict() if self.engine.last_summary else None,
         }
-        logger.info("generated %d candidates: %d ok, errors by cause %s", len(candidates), n_ok, dict(causes))
+        message = f"{len(candidates)} candidates: {n_ok} ok, {len(candidates) - n_ok} error" + (
+            " (" + ", ".join(f"{cause}: {count}" for cause, count in causes.most_common()) + ")"
+            if causes
+            else ""
+        )
+        logger.info("generate: %s", message)
+        if self.engine.config.show_progress:
+            from tqdm.auto import tqdm
+
+            tqdm.write(f"[biomed_vital] generate: {message}")
         return candidates
 
 

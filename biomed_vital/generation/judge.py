@@ -333,5 +333,10 @@ class GPT4VJudge:
             "by_status": dict(statuses),
             "engine": self.engine.last_summary.to_dict() if self.engine.last_summary else None,
         }
-        logger.info("judged %d candidates: %s", len(judged), dict(statuses))
+        message = f"{len(judged)} candidates: " + ", ".join(f"{k}: {v}" for k, v in statuses.most_common())
+        logger.info("judge: %s", message)
+        if self.engine.config.show_progress:
+            from tqdm.auto import tqdm
+
+            tqdm.write(f"[biomed_vital] judge: {message}")
         return judged
