@@ -973,10 +973,10 @@ class StandInServer:
 
 
 # ---------------------------------------------------------------------- command line
-def build_arg_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``python -m biomed_vital.testing.server``."""
+def build_arg_parser(prog: str = "python -m biomed_vital.testing.server") -> argparse.ArgumentParser:
+    """The argument parser of ``python -m biomed_vital.testing.server`` (``prog`` names the command in help)."""
     parser = argparse.ArgumentParser(
-        prog="python -m biomed_vital.testing.server",
+        prog=prog,
         description="Serve the offline OpenAI-compatible stand-in server (replies are canned, never medical advice).",
     )
     parser.add_argument("--host", default="127.0.0.1")
@@ -1050,14 +1050,16 @@ async def _serve_until_signalled(config: _ServerConfig) -> None:
         await server.stop()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     """Run the stand-in server from the command line until interrupted; prints the base URL first.
+
+    ``prog`` is the command name shown in ``--help`` and errors (e.g. ``biomed-vital serve-standin``).
 
     Example:
         >>> main(["--port", "0", "--rpm", "600", "--fault", "server_error=0.05"])   # doctest: +SKIP
         http://127.0.0.1:41235/v1
     """
-    parser = build_arg_parser()
+    parser = build_arg_parser(prog) if prog else build_arg_parser()
     args = parser.parse_args(list(argv) if argv is not None else None)
     try:
         config = _config_from_args(args)
