@@ -447,7 +447,7 @@ class RequestEngine:
         except asyncio.CancelledError:
             raise
         except Exception as error:  # a bug or an unexpected SDK error must not take other rows down
-            logger.exception("%s: unexpected error", request_id)
+            # no traceback in the log: exception texts can carry request headers; _error scrubs the message
             return self._error(request_id, key, error, attempts, None)
         finally:
             state.in_flight_estimate -= cost_estimate

@@ -136,6 +136,16 @@ def test_rate_limit_of_the_server_is_respected_without_429s(tmp_path) -> None:
     assert statuses.get(429, 0) <= 0.01 * 60
 
 
+def test_token_limit_of_the_server_is_respected_without_429s(tmp_path) -> None:
+    # each request counts about 420 tokens (prompt + max_tokens) against 120,000 tokens per minute
+    with StandInServer(tpm=120_000, seed=0) as server:
+        engine = engine_for(server, tmp_path, max_concurrency=16, tpm=120_000)
+        results = engine.run_sync(text_requests(12))
+        statuses = Counter(e["status"] for e in server.request_log())
+    assert all(r.ok for r in results)
+    assert statuses.get(429, 0) == 0
+
+
 def test_limits_are_learned_from_headers() -> None:
     limiter = RateLimiter()
     limiter.update_from_headers({"x-ratelimit-limit-requests": "600", "x-ratelimit-limit-tokens": "90000"})
