@@ -145,3 +145,13 @@ def test_request_log_holds_no_token(hub):
     HfApi().create_repo("user/quiet")
     assert hub.requests() == ["POST /api/repos/create"]
     assert all(hub.token not in line for line in hub.requests())
+
+
+def test_pushing_again_replaces_the_data(hub):
+    from datasets import Dataset, load_dataset
+
+    Dataset.from_dict({"id": ["a", "b", "c"]}).push_to_hub("user/again")
+    Dataset.from_dict({"id": ["x", "y"]}).push_to_hub("user/again")
+    assert load_dataset("user/again", split="train")["id"] == ["x", "y"]
+    parquet = [p for p in hub.files("user/again", repo_type="dataset") if p.endswith(".parquet")]
+    assert len(parquet) == 1
