@@ -120,7 +120,8 @@ class FakeHub:
         user: the account ``whoami`` returns, and the namespace of repo ids without one.
         token: the dummy token put into ``HF_TOKEN`` while active.
         cache_dir: where downloads are cached while active (default: a temporary folder,
-            removed on exit).
+            removed on exit; datasets loaded inside the block are memory-mapped from it, which
+            stays readable after exit on Linux and macOS; pass a folder to keep them anywhere).
 
     Example:
         >>> with FakeHub() as hub:                                       # doctest: +SKIP
