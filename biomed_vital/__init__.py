@@ -17,18 +17,57 @@ __version__ = "0.1.0.dev0"
 
 # public name -> module that defines it
 _LAZY_ATTRIBUTES: dict[str, str] = {
-    # data layer
+    # 1. data
     "load_figures": "biomed_vital.data",
     "load_demo_figures": "biomed_vital.data",
     "load_image": "biomed_vital.data",
+    "image_to_data_url": "biomed_vital.data",
     "modality_from_domain": "biomed_vital.data",
     "conversations_to_messages": "biomed_vital.data",
     "messages_to_conversations": "biomed_vital.data",
     "to_llava_json": "biomed_vital.data",
+    "summarize_figures": "biomed_vital.data",
     "FigureLoadError": "biomed_vital.data",
+    "ImageLoadError": "biomed_vital.data",
+    # 2-3. generation and judging, on one request engine
+    "GPT4VGenerator": "biomed_vital.generation",
+    "GPT4VJudge": "biomed_vital.generation",
+    "RequestEngine": "biomed_vital.generation",
+    "EngineConfig": "biomed_vital.generation",
+    "BackendConfig": "biomed_vital.generation",
+    "PriceTable": "biomed_vital.generation",
+    "estimate_cost": "biomed_vital.generation",
+    "merge_shards": "biomed_vital.generation",
+    # 3. preferences
+    "PreferenceDataset": "biomed_vital.preferences",
+    "format_selector_text": "biomed_vital.preferences",
+    "summarize_preferences": "biomed_vital.preferences",
+    "train_test_split_by_figure": "biomed_vital.preferences",
+    # 4-5. selection
+    "SelectorConfig": "biomed_vital.selection",
+    "SelectorModel": "biomed_vital.selection",
+    "SelectorProcessor": "biomed_vital.selection",
+    "SelectorTrainingConfig": "biomed_vital.selection",
+    "SelectorTrainer": "biomed_vital.selection",
+    "compute_features": "biomed_vital.selection",
+    "select": "biomed_vital.selection",
+    # the Hub
+    "push_dataset_to_hub": "biomed_vital.hub",
+    "dataset_card": "biomed_vital.hub",
+    "model_card": "biomed_vital.hub",
 }
 
-_LAZY_SUBMODULES = {"data", "generation", "preferences", "selection", "tuning", "evaluation", "testing", "hub", "cli"}
+_LAZY_SUBMODULES = {
+    "data",
+    "generation",
+    "preferences",
+    "selection",
+    "tuning",
+    "evaluation",
+    "testing",
+    "hub",
+    "cli",
+}
 
 __all__ = sorted([*_LAZY_ATTRIBUTES, "__version__"])
 
@@ -50,13 +89,42 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # static type checkers and IDEs see the real objects
     from biomed_vital.data import (  # noqa: F401
         FigureLoadError,
+        ImageLoadError,
         conversations_to_messages,
+        image_to_data_url,
         load_demo_figures,
         load_figures,
         load_image,
         messages_to_conversations,
         modality_from_domain,
+        summarize_figures,
         to_llava_json,
+    )
+    from biomed_vital.generation import (  # noqa: F401
+        BackendConfig,
+        EngineConfig,
+        GPT4VGenerator,
+        GPT4VJudge,
+        PriceTable,
+        RequestEngine,
+        estimate_cost,
+        merge_shards,
+    )
+    from biomed_vital.hub import dataset_card, model_card, push_dataset_to_hub  # noqa: F401
+    from biomed_vital.preferences import (  # noqa: F401
+        PreferenceDataset,
+        format_selector_text,
+        summarize_preferences,
+        train_test_split_by_figure,
+    )
+    from biomed_vital.selection import (  # noqa: F401
+        SelectorConfig,
+        SelectorModel,
+        SelectorProcessor,
+        SelectorTrainer,
+        SelectorTrainingConfig,
+        compute_features,
+        select,
     )
 
 # Lets transformers' Auto classes load saved selectors without trust_remote_code; imports nothing heavy.
