@@ -153,7 +153,9 @@ def uptime() -> str:
 # ----------------------------------------------------------------------------- 1. scoring overhead
 
 
-def bench_scoring_overhead(count: int, batch_size: int, turns: int, repeats: int) -> dict[str, Any]:
+def bench_scoring_overhead(
+    count: int, batch_size: int, turns: int, repeats: int, diagnose: bool = False
+) -> dict[str, Any]:
     import torch
     from datasets import load_from_disk
 
@@ -219,7 +221,38 @@ def bench_scoring_overhead(count: int, batch_size: int, turns: int, repeats: int
         select_rates.append(end_to_end())
     ratio = float(np.median(select_rates) / np.median(forward_rates))
     workers = min(4, max(0, (os.cpu_count() or 1) - 1))
+    diagnosis: dict[str, Any] = {}
+    if diagnose:
+        # Where does the gap come from? The same measurement with the CPU split differently between the
+        # DataLoader worker(s) and torch's intra-op threads, plus a profile of the in-process path.
+        import cProfile
+        import pstats
+
+        default_threads = torch.get_num_threads()
+        for threads in sorted({1, default_threads}):
+            torch.set_num_threads(threads)
+            forward = float(np.median([forward_only() for _ in range(repeats)]))
+            for num_workers in (0, 1):
+                rates = []
+                for _ in range(repeats):
+                    started = time.perf_counter()
+                    select(pool, model, processor, batch_size=batch_size, num_workers=num_workers)
+                    rates.append(count / (time.perf_counter() - started))
+                diagnosis[f"torch_threads={threads}, num_workers={num_workers}"] = {
+                    "forward_candidates_per_s": round(forward, 1),
+                    "select_candidates_per_s": round(float(np.median(rates)), 1),
+                    "ratio": round(float(np.median(rates)) / forward, 3),
+                }
+        torch.set_num_threads(default_threads)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        select(pool, model, processor, batch_size=batch_size, num_workers=0)
+        profiler.disable()
+        stream = io.StringIO()
+        pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(25)
+        diagnosis["profile_num_workers_0_top25_cumulative"] = stream.getvalue().splitlines()[:60]
     return {
+        "diagnosis": diagnosis,
         "model": f"ViT (image {image_px} px, patch {patch}, hidden {hidden}, {layers} layers) + BERT (hidden {hidden}, "
         f"{layers} layers, max 256 tokens), MLP head 128; "
         f"{sum(p.numel() for p in model.parameters()):,} parameters",
@@ -602,6 +635,19 @@ def markdown(results: dict[str, Any]) -> str:
             f"**Ratio select / forward: {overhead['ratio_select_over_forward']:.3f}** (target >= 0.9).",
             "",
         ]
+        diagnosis = {k: v for k, v in overhead.get("diagnosis", {}).items() if k.startswith("torch_threads")}
+        if diagnosis:
+            lines += [
+                "Split of the CPU between torch threads and DataLoader workers (medians):",
+                "",
+                "| setting | forward candidates/s | select candidates/s | ratio |",
+                "|---|---|---|---|",
+            ]
+            for setting, row in diagnosis.items():
+                lines.append(
+                    f"| {setting} | {row['forward_candidates_per_s']} | {row['select_candidates_per_s']} | {row['ratio']} |"
+                )
+            lines.append("")
     memory = results.get("memory")
     if memory:
         lines += [
@@ -675,6 +721,9 @@ def main(argv: list[str] | None = None) -> None:
         action="append",
         help="run only these parts (repeatable)",
     )
+    parser.add_argument(
+        "--diagnose", action="store_true", help="also measure thread/worker splits and profile select()"
+    )
     parser.add_argument("--memory-worker", help=argparse.SUPPRESS)
     parser.add_argument("--pairs-worker", help=argparse.SUPPRESS)
     parser.add_argument("--batch-size", type=int, default=256, help=argparse.SUPPRESS)
@@ -696,7 +745,11 @@ def main(argv: list[str] | None = None) -> None:
     if "overhead" in parts:
         print("1. scoring overhead ...", flush=True)
         results["scoring_overhead"] = bench_scoring_overhead(
-            count=256 if quick else 1024, batch_size=32, turns=3, repeats=2 if quick else 3
+            count=256 if quick else 1024,
+            batch_size=32,
+            turns=3,
+            repeats=2 if quick else 3,
+            diagnose=args.diagnose,
         )
         print(json.dumps(results["scoring_overhead"], indent=2), flush=True)
     if "memory" in parts:

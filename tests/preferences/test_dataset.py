@@ -339,3 +339,15 @@ def test_question_matching_ignores_case_and_spacing_and_keeps_the_candidates_wor
     record["question"] = "  " + wording.upper().replace(" ", "   ") + " "
     pair = PreferenceDataset.from_clinician_annotations([record], candidates)[0]
     assert pair["question"] == wording and f"\nQuestion: {wording}\n" in pair["chosen_text"]
+
+
+def test_images_follow_their_rows_through_a_shuffled_view(candidates, candidate_rows):
+    # a shuffled dataset is an index mapping over the table: images must come from the mapped rows
+    scores = [9.0 if r["candidate_id"].endswith("orig") else 1.0 for r in candidate_rows]
+    judged = _judged(candidates, scores).shuffle(seed=4)
+    pairs = PreferenceDataset.from_judge_scores(judged, min_gap=5, pairs_per_item=1, seed=0)
+    size_of = {r["candidate_id"]: PILImage.open(r["image"]).size for r in candidate_rows}
+    assert len({size for size in size_of.values()}) > 1
+    for pair in pairs.select(range(min(len(pairs), 30))):
+        assert pair["chosen_image"].size == size_of[pair["chosen_candidate_id"]]
+        assert pair["rejected_image"].size == size_of[pair["rejected_candidate_id"]]
