@@ -47,12 +47,6 @@ def _cmd_figures(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_serve_standin(args: argparse.Namespace) -> int:
-    from biomed_vital.testing.server import main as serve
-
-    return int(serve(args.server_args) or 0)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``biomed-vital`` (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
@@ -69,19 +63,22 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_cmd_demo)
 
     figures = sub.add_parser("figures", help="load figures from a file, folder or Hub id and print a summary")
-    figures.add_argument("source", help="LLaVA-Med / BioMed-VITAL JSON or JSONL, an image folder, a saved Dataset or a Hub id")
+    figures.add_argument(
+        "source", help="LLaVA-Med / BioMed-VITAL JSON or JSONL, an image folder, a saved Dataset or a Hub id"
+    )
     figures.add_argument("--image-root", default=None, help="folder the image paths resolve against")
-    figures.add_argument("--strict", action="store_true", help="fail on the first bad row instead of marking it")
+    figures.add_argument(
+        "--strict", action="store_true", help="fail on the first bad row instead of marking it"
+    )
     figures.add_argument("--save-to", default=None, help="save the figures Dataset to this folder")
     figures.set_defaults(handler=_cmd_figures)
 
-    serve = sub.add_parser(
+    # Listed for --help only: main() hands everything after the name to the server's own parser.
+    sub.add_parser(
         "serve-standin",
-        help="serve the offline OpenAI-compatible stand-in server (options: see serve-standin --help)",
+        help="serve the offline OpenAI-compatible stand-in server (options: serve-standin --help)",
         add_help=False,
     )
-    serve.add_argument("server_args", nargs=argparse.REMAINDER)
-    serve.set_defaults(handler=_cmd_serve_standin)
     return parser
 
 
@@ -91,8 +88,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     Example:
         >>> main(["figures", "--help"])  # doctest: +SKIP
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["serve-standin"]:
+        # The server owns its options (--port, --rpm, --fault ...); argparse cannot forward "--" options.
+        from biomed_vital.testing.server import main as serve
+
+        return int(serve(argv[1:], prog="biomed-vital serve-standin") or 0)
     parser = build_parser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:
         return handler(args)

@@ -12,7 +12,11 @@ from biomed_vital.cli import main
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "biomed_vital.cli", *args], capture_output=True, text=True, env=env, timeout=300
+        [sys.executable, "-m", "biomed_vital.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
 
 
@@ -41,3 +45,32 @@ def test_user_error_is_one_line_without_traceback(tmp_path, capsys):
     assert code == 2
     assert "does-not-exist.json" in err
     assert "Traceback" not in err
+
+
+def test_serve_standin_forwards_its_options_and_serves(tmp_path):
+    import signal
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    help_run = _run("serve-standin", "--help")
+    assert help_run.returncode == 0 and "--rpm" in help_run.stdout
+    process = subprocess.Popen(
+        [sys.executable, "-m", "biomed_vital.cli", "serve-standin", "--port", "0", "--rpm", "600"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        first_line = process.stdout.readline()
+        assert "http://127.0.0.1:" in first_line
+        from openai import OpenAI
+
+        base_url = first_line[first_line.index("http://") :].split()[0]
+        client = OpenAI(base_url=base_url, api_key="sk-cli-test", max_retries=0)
+        reply = client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "Caption: Whole Body Bone"}]
+        )
+        assert reply.choices[0].message.content
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
