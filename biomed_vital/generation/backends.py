@@ -123,7 +123,7 @@ class BackendConfig:
             self.api_key_env = _KEY_ENV_BY_PROVIDER[self.provider]
 
     def __repr__(self) -> str:
-        shown = {"model": self.model, "provider": self.provider}
+        shown: dict[str, Any] = {"model": self.model, "provider": self.provider}
         for name in ("base_url", "azure_endpoint", "api_version"):
             if getattr(self, name):
                 shown[name] = getattr(self, name)
@@ -194,11 +194,12 @@ class BackendConfig:
             "timeout": self.timeout,
             "default_headers": dict(self.default_headers) or None,
         }
-        if self.provider == "azure":
+        if self.provider == "azure" and self.azure_endpoint:
             return openai.AsyncAzureOpenAI(
-                azure_endpoint=self.azure_endpoint,
-                base_url=self.base_url if not self.azure_endpoint else None,
-                api_version=self.api_version,
-                **common,
+                azure_endpoint=self.azure_endpoint, api_version=self.api_version, **common
+            )
+        if self.provider == "azure":  # a full deployment URL given as base_url
+            return openai.AsyncAzureOpenAI(
+                base_url=str(self.base_url), api_version=self.api_version, **common
             )
         return openai.AsyncOpenAI(base_url=self.base_url, organization=self.organization, **common)

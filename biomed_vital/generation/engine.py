@@ -320,10 +320,11 @@ class RequestEngine:
 
         budget = self.config.budget_usd
         if budget is not None and pending:
-            models = {
-                str(requests[i].body.get("model", self.backend.model)) for i in pending if requests[i].body
-            }
-            models.add(self.backend.model)
+            models = {self.backend.model}
+            for index in pending:
+                body = requests[index].body
+                if body is not None:
+                    models.add(str(body.get("model", self.backend.model)))
             unpriced = {model for model in models if self.price_table.price(model) is None}
             if unpriced:
                 raise ValueError(
