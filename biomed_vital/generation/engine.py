@@ -21,6 +21,8 @@ Written once and used by :class:`~biomed_vital.generation.GPT4VGenerator`,
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import logging
 import random
 import time
@@ -400,7 +402,7 @@ class RequestEngine:
                 state.sent += 1
                 wait: float | None = None
                 try:
-                    raw = await client.chat.completions.with_raw_response.create(**body)
+                    raw = await client.chat.completions.with_raw_response.create(**_sdk_arguments(body))
                     limiter.update_from_headers(raw.headers)
                     completion = raw.parse()
                     response = _response_from_completion(completion, body)
@@ -567,6 +569,24 @@ def _response_from_completion(completion: Any, body: Mapping[str, Any]) -> dict[
         "model": getattr(completion, "model", None),
         "request_model": body.get("model"),
     }
+
+
+@functools.cache
+def _sdk_parameters() -> frozenset[str]:
+    from openai.resources.chat.completions import AsyncCompletions
+
+    return frozenset(inspect.signature(AsyncCompletions.create).parameters) - {"self", "extra_body"}
+
+
+def _sdk_arguments(body: Mapping[str, Any]) -> dict[str, Any]:
+    """SDK keyword arguments for a request body; parameters the SDK does not name (``top_k``
+    for vLLM, ...) travel in ``extra_body`` so they reach the server unchanged."""
+    known = _sdk_parameters()
+    arguments = {name: value for name, value in body.items() if name in known}
+    extra = {name: value for name, value in body.items() if name not in known and name != "extra_body"}
+    if extra or body.get("extra_body"):
+        arguments["extra_body"] = {**extra, **(body.get("extra_body") or {})}
+    return arguments
 
 
 def _cause(result: ChatResult) -> str:

@@ -72,6 +72,16 @@ def test_a_rerun_is_served_from_the_cache_and_sends_nothing(server, tmp_path) ->
     assert all(r.cached for r in again) and again_engine.last_summary.cache_hits == 10
 
 
+def test_parameters_unknown_to_the_sdk_reach_the_server(server, tmp_path) -> None:
+    body = {
+        "messages": [{"role": "user", "content": "Caption: Synthetic test caption."}],
+        "top_k": 5,
+        "seed": 3,
+    }
+    (result,) = engine_for(server, tmp_path).run_sync([ChatRequest(body, "vllm-style")])
+    assert result.ok and server.request_log()[0]["seed"] == 3
+
+
 def test_identical_requests_are_sent_once(server, tmp_path) -> None:
     request = text_requests(1)[0]
     results = engine_for(server, tmp_path, use_cache=False).run_sync([request, request, request])
