@@ -6,7 +6,7 @@ served. The buckets start almost empty (one second's worth) so that a fresh clie
 burst a whole minute of requests into a server whose own window is already partly used.
 
 The server's view wins whenever it is known: ``x-ratelimit-limit-*`` headers teach the limits
-when none were configured, ``x-ratelimit-remaining-*`` caps what the buckets believe is left,
+when none were configured (or lower a configured limit that is above the server's), ``x-ratelimit-remaining-*`` caps what the buckets believe is left,
 and a 429 (``Retry-After`` / ``x-ratelimit-reset-*``) pauses *every* request until the reset,
 not only the one that was refused.
 """
@@ -186,13 +186,22 @@ class RateLimiter:
                     self.pause(reset)
 
     def _learn_limit(self, kind: str, limit: float, now: float) -> None:
-        if kind == "requests" and self._learn_rpm and (self.rpm is None or not math.isclose(self.rpm, limit)):
+        # a configured limit is kept unless the server reports a lower one
+        if (
+            kind == "requests"
+            and (self.rpm is None or (self._learn_rpm or limit < self.rpm))
+            and not (self.rpm is not None and math.isclose(self.rpm, limit))
+        ):
             self.rpm = limit
             old = self._requests
             self._requests = _Bucket(limit, now)
             if old is not None:
                 self._requests.level = min(old.level, self._requests.capacity)
-        elif kind == "tokens" and self._learn_tpm and (self.tpm is None or not math.isclose(self.tpm, limit)):
+        elif (
+            kind == "tokens"
+            and (self.tpm is None or (self._learn_tpm or limit < self.tpm))
+            and not (self.tpm is not None and math.isclose(self.tpm, limit))
+        ):
             self.tpm = limit
             old = self._tokens
             self._tokens = _Bucket(limit, now)

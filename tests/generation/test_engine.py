@@ -160,6 +160,11 @@ def test_limits_are_learned_from_headers() -> None:
     limiter = RateLimiter()
     limiter.update_from_headers({"x-ratelimit-limit-requests": "600", "x-ratelimit-limit-tokens": "90000"})
     assert limiter.rpm == 600 and limiter.tpm == 90000
+    configured = RateLimiter(rpm=1000, tpm=50_000)
+    configured.update_from_headers({"x-ratelimit-limit-requests": "600", "x-ratelimit-limit-tokens": "90000"})
+    assert (
+        configured.rpm == 600 and configured.tpm == 50_000
+    )  # a lower server limit wins, a higher one does not
 
 
 def test_a_pause_holds_every_request() -> None:
