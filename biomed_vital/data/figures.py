@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from biomed_vital.data.conversations import conversations_to_messages
-from biomed_vital.data.images import DEFAULT_MAX_IMAGE_PIXELS, ImageLoadError, check_image
+from biomed_vital.data.images import DEFAULT_MAX_IMAGE_PIXELS, ImageLoadError, check_image, converted_png
 from biomed_vital.data.modality import DOMAIN_KEYS, normalize_domain, resolve_modality
 from biomed_vital.data.records import (
     DOMAIN_GROUP_KEY,
@@ -331,8 +331,6 @@ def _validate_images_batch(
 ) -> dict[str, list[Any]]:
     import io
 
-    from biomed_vital.data.images import _read_image
-
     images: list[dict[str, Any] | None] = []
     errors: list[str] = []
     for path, data, error in zip(batch["_image_path"], batch["_image_bytes"], batch["error"], strict=True):
@@ -344,14 +342,8 @@ def _validate_images_batch(
         try:
             if data is not None:
                 name = path or "<embedded bytes>"
-                decoded, needs_conversion = _read_image(
-                    io.BytesIO(data), name, max_pixels=max_pixels, background="white"
-                )
-                if needs_conversion:
-                    buffer = io.BytesIO()
-                    decoded.save(buffer, format="PNG")
-                    data = buffer.getvalue()
-                image = {"bytes": data, "path": path}
+                converted = converted_png(io.BytesIO(data), name, max_pixels=max_pixels)
+                image = {"bytes": converted if converted is not None else data, "path": path}
             elif path is not None:
                 resolved, converted = check_image(path, image_root=image_root, max_pixels=max_pixels)
                 if converted is None and embed:

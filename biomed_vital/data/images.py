@@ -22,6 +22,7 @@ import base64
 import io
 import os
 import re
+import struct
 import threading
 import warnings
 from collections.abc import Iterator, Mapping
@@ -222,9 +223,12 @@ def _dicom_to_rgb(stream: IO[bytes], name: str, max_pixels: int | None) -> Image
     except ImportError:
         raise ImageLoadError("DICOM support not installed", name, DICOM_INSTALL_HINT) from None
     try:
-        from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut
+        from pydicom import pixels as lut_functions
     except ImportError:  # pydicom 2.x
-        from pydicom.pixel_data_handlers.util import apply_color_lut, apply_modality_lut, apply_voi_lut
+        from pydicom.pixel_data_handlers import util as lut_functions  # type: ignore[no-redef]
+    apply_color_lut = lut_functions.apply_color_lut
+    apply_modality_lut = lut_functions.apply_modality_lut
+    apply_voi_lut = lut_functions.apply_voi_lut
 
     try:
         dataset = pydicom.dcmread(stream, force=True)
@@ -280,17 +284,30 @@ def _open_stream(source: ImageSource, image_root: str | os.PathLike | None) -> t
         raise ImageLoadError("no image", "<empty image record>", "neither bytes nor path is set")
     if isinstance(source, bytes | bytearray):
         return io.BytesIO(bytes(source)), "<bytes>"
+    if isinstance(source, Image.Image):
+        raise TypeError("_open_stream takes files and bytes; PIL images are converted directly")
     path = resolve_image_path(source, image_root)
+    name = os.fspath(source)
     try:
-        return open(path, "rb"), os.fspath(source)
+        return open(path, "rb"), str(name)
     except OSError as error:
-        raise ImageLoadError("image unreadable", os.fspath(source), error.strerror or str(error)) from None
+        raise ImageLoadError("image unreadable", str(name), error.strerror or str(error)) from None
 
 
 def _read_image(
-    stream: IO[bytes], name: str, *, max_pixels: int | None, background: Background
-) -> tuple[Image.Image, bool]:
-    """Decode ``stream`` fully; return the RGB image and whether it differs from a plain PIL open."""
+    stream: IO[bytes],
+    name: str,
+    *,
+    max_pixels: int | None,
+    background: Background,
+    pixels_needed: bool = True,
+) -> tuple[Image.Image | None, bool]:
+    """Read ``stream``; return the RGB image and whether it differs from what a plain PIL open gives.
+
+    With ``pixels_needed=False`` a PNG or JPEG that needs no conversion is only verified (PNG: every
+    chunk's CRC through to IEND; JPEG: all scan data, decoded at 1/8 scale) and ``None`` is returned
+    for the image, which is how datasets of many figures are checked without full decoding.
+    """
     header = stream.read(132)
     stream.seek(0)
     if not header:
@@ -311,21 +328,30 @@ def _read_image(
         except (OSError, SyntaxError, ValueError) as error:
             raise ImageLoadError("image is truncated or corrupt", name, str(error)) from None
         _check_pixels(image.width, image.height, max_pixels, name)
+        opaque_palette = image.mode == "P" and "transparency" not in image.info
+        # EXIF rotation does not count: datasets.Image applies it when it decodes a file.
+        needs_conversion = not (image.mode in PASSTHROUGH_MODES or opaque_palette)
         try:
+            if not pixels_needed and not needs_conversion and image.format in {"PNG", "JPEG"}:
+                if image.format == "PNG":
+                    image.verify()  # must come straight after open
+                else:
+                    image.draft(image.mode, (max(1, image.width // 8), max(1, image.height // 8)))
+                    image.load()
+                return None, False
             image.load()
         except Image.DecompressionBombError as error:
             raise _bomb_error(error, name, max_pixels) from None
-        except (OSError, SyntaxError, ValueError, EOFError) as error:
+        except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
             raise ImageLoadError(
                 "image is truncated or corrupt", name, str(error) or type(error).__name__
             ) from None
-    orientation = image.getexif().get(0x0112, 1) if hasattr(image, "getexif") else 1
-    needs_conversion = image.mode not in PASSTHROUGH_MODES or orientation not in (1, None)
-    if image.mode == "P" and "transparency" not in image.info:
-        needs_conversion = False
-    if orientation not in (1, None):
-        image = ImageOps.exif_transpose(image)
-    return to_rgb(image, background=background), needs_conversion
+        try:
+            rotated = image.getexif().get(0x0112, 1) not in (1, None)
+        except (OSError, SyntaxError, ValueError, struct.error):
+            rotated = False  # unreadable EXIF: keep the pixels as stored
+    decoded: Image.Image = ImageOps.exif_transpose(image) if rotated else image
+    return to_rgb(decoded, background=background), needs_conversion
 
 
 def load_image(
@@ -360,6 +386,7 @@ def load_image(
     stream, name = _open_stream(path_or_bytes, image_root)
     with stream:
         image, _ = _read_image(stream, name, max_pixels=max_pixels, background=background)
+    assert image is not None  # pixels_needed=True always decodes
     return image
 
 
@@ -383,14 +410,30 @@ def check_image(
     """
     resolved = resolve_image_path(path, image_root)
     with open(resolved, "rb") as stream:
-        image, needs_conversion = _read_image(
-            stream, os.fspath(path), max_pixels=max_pixels, background=background
-        )
-    if not needs_conversion:
-        return resolved, None
+        converted = converted_png(stream, os.fspath(path), max_pixels=max_pixels, background=background)
+    return resolved, converted
+
+
+def converted_png(
+    stream: IO[bytes], name: str, *, max_pixels: int | None, background: Background = "white"
+) -> bytes | None:
+    """Validate an open image; return its RGB rendering as PNG bytes, or None when a plain open suffices.
+
+    Plain PNG / JPEG files are verified without a full decode. Raises :class:`ImageLoadError`.
+
+    Example:
+        >>> with open("scan.dcm", "rb") as stream:                                  # doctest: +SKIP
+        ...     converted_png(stream, "scan.dcm", max_pixels=DEFAULT_MAX_IMAGE_PIXELS)[:4]
+        b'\x89PNG'
+    """
+    image, needs_conversion = _read_image(
+        stream, name, max_pixels=max_pixels, background=background, pixels_needed=False
+    )
+    if not needs_conversion or image is None:
+        return None
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
-    return resolved, buffer.getvalue()
+    return buffer.getvalue()
 
 
 def image_to_data_url(
