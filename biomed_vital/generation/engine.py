@@ -376,6 +376,8 @@ class RequestEngine:
         import openai
 
         request_id = request.request_id
+        if state.stop_starting:  # decided before building the body: no image is encoded for nothing
+            return ChatResult(request_id, key, "error", error=BUDGET_ERROR, error_type="budget")
         try:
             # building may encode an image: keep that CPU work off the event loop
             body = await asyncio.to_thread(self.body_of, request) if request.build else self.body_of(request)
@@ -410,6 +412,9 @@ class RequestEngine:
                     status = error.status_code
                     headers = dict(error.response.headers) if error.response is not None else {}
                     limiter.update_from_headers(headers)
+                    if str(headers.get("x-should-retry", "")).lower() == "false":
+                        # the server says waiting cannot help (e.g. a request larger than the token limit)
+                        return self._error(request_id, key, error, attempts, status)
                     wait = retry_after_seconds(headers)
                     if status == 429:
                         state.rate_limited += 1

@@ -156,6 +156,15 @@ def test_token_limit_of_the_server_is_respected_without_429s(tmp_path) -> None:
     assert statuses.get(429, 0) == 0
 
 
+def test_a_request_the_server_can_never_accept_is_not_retried(tmp_path) -> None:
+    # 800 tokens of max_tokens alone exceed the server's 500 tokens per minute: 429 with x-should-retry: false
+    with StandInServer(tpm=500, seed=0) as server:
+        engine = engine_for(server, tmp_path, max_retries=5)
+        (result,) = engine.run_sync(text_requests(1, max_tokens=800))
+        assert len(server.request_log()) == 1
+    assert result.status == "error" and result.http_status == 429 and "Request too large" in result.error
+
+
 def test_limits_are_learned_from_headers() -> None:
     limiter = RateLimiter()
     limiter.update_from_headers({"x-ratelimit-limit-requests": "600", "x-ratelimit-limit-tokens": "90000"})
