@@ -579,9 +579,11 @@ def load_figures(
         source, image_root, split, encoding
     )
     root = Path(image_root).expanduser() if image_root is not None else default_root
+    from tqdm.auto import tqdm
+
     rows = [
         normalise_record(raw, origin=origin, use_pair_id_image=use_pair_id_image, image_suffix=image_suffix)
-        for raw in records
+        for raw in tqdm(records, desc="Reading figures", unit=" rows", disable=len(records) < 10_000)
     ]
     kept_indices = [row["_index"] for row in rows]
     rows = _check_duplicates(rows, origin, deduplicate)

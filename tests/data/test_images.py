@@ -204,3 +204,40 @@ def test_image_records_and_pil_images_are_accepted(fixture_images):
     assert load_image({"bytes": None, "path": os.fspath(path)}).size == (550, 660)
     assert load_image(Image.open(path)).mode == "RGB"
     assert Path(path).exists()
+
+
+@pytest.mark.dicom
+def test_monochrome1_is_inverted(fixtures_dir, tmp_path):
+    pydicom = pytest.importorskip("pydicom")
+    header = pydicom.dcmread(fixtures_dir / "dicom" / "MR_small.dcm")
+    header.PhotometricInterpretation = "MONOCHROME1"
+    header.save_as(tmp_path / "mono1.dcm")
+    normal = np.asarray(load_image(fixtures_dir / "dicom" / "MR_small.dcm")).astype(int)
+    inverted = np.asarray(load_image(tmp_path / "mono1.dcm")).astype(int)
+    assert np.array_equal(inverted, 255 - normal)
+
+
+@pytest.mark.dicom
+def test_multi_frame_dicom_gives_the_middle_frame_and_palette_uses_its_lut():
+    pydicom = pytest.importorskip("pydicom")
+    from pydicom.data import get_testdata_file
+
+    multi_frame = get_testdata_file("examples_ybr_color.dcm")  # 30 frames, YBR_FULL_422, inside the wheel
+    frames = pydicom.dcmread(multi_frame).pixel_array
+    image = np.asarray(load_image(multi_frame))
+    assert image.shape == frames.shape[1:]
+    assert np.array_equal(image, frames[15])
+
+    palette = get_testdata_file("examples_palette.dcm")
+    rendered = np.asarray(load_image(palette))
+    assert rendered.shape[2] == 3
+    assert not np.array_equal(rendered[..., 0], rendered[..., 2])  # colours from the LUT, not grey
+
+
+def test_exif_rotation_is_applied(fixture_images):
+    image = Image.open(fixture_images["skimage_cell"]).convert("RGB")  # 550 wide, 660 high
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise on display
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", exif=exif)
+    assert load_image(buffer.getvalue()).size == (660, 550)
