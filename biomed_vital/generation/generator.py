@@ -180,9 +180,8 @@ class GPT4VGenerator:
             raise ValueError(
                 "with two_answers=True the system prompt must ask for 'Answer A:' / 'Answer B:' lines"
             )
-        self.system_prompt = (
-            template.format(min_rounds=min_rounds) if "{min_rounds}" in template else template
-        )
+        # replace, not str.format: a custom prompt may hold other braces (JSON examples)
+        self.system_prompt = template.replace("{min_rounds}", str(min_rounds))
         self.extra_body = dict(extra_body or {})
         self.demonstrations = _load_demonstrations(demonstrations)
         self._demonstration_images: dict[str, dict[str, Any]] = {}

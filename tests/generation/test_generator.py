@@ -305,3 +305,15 @@ def _by_candidate(dataset) -> dict[str, tuple]:
         row["candidate_id"]: (row["status"], json.dumps(row["messages"]))
         for row in dataset.select_columns(["candidate_id", "status", "messages"])
     }
+
+
+def test_a_custom_system_prompt_is_used_as_written(server, tmp_path, figures) -> None:
+    prompt = 'Write {min_rounds} or more exchanges as User:/Assistant: lines, e.g. {"style": "lines"}.'
+    generator = generator_for(server, tmp_path, system_prompt=prompt, min_rounds=4)
+    body = generator.build_requests(figures)[0].build()
+    assert (
+        body["messages"][0]["content"]
+        == 'Write 4 or more exchanges as User:/Assistant: lines, e.g. {"style": "lines"}.'
+    )
+    default = generator_for(server, tmp_path, min_rounds=4).system_prompt
+    assert "at least 4 exchanges" in default
