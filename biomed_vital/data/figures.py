@@ -568,7 +568,7 @@ def load_figures(
     Example:
         >>> from biomed_vital.data import load_figures
         >>> figures = load_figures("llava_med_instruct_fig_captions.json", image_root="pmc_images/")  # doctest: +SKIP
-        >>> figures.column_names[:4]
+        >>> figures.column_names[:4]  # doctest: +SKIP
         ['id', 'image', 'caption', 'mentions']
     """
     import datasets

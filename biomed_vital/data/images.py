@@ -377,7 +377,7 @@ def load_image(
     Example:
         >>> from biomed_vital.data import load_image
         >>> image = load_image("images/ct.png", image_root="figures/")   # doctest: +SKIP
-        >>> image.mode
+        >>> image.mode  # doctest: +SKIP
         'RGB'
     """
     if isinstance(path_or_bytes, Image.Image):
@@ -405,7 +405,7 @@ def check_image(
 
     Example:
         >>> resolved, converted = check_image("dicom/CT_small.dcm", image_root="fixtures/")  # doctest: +SKIP
-        >>> converted[:4]
+        >>> converted[:4]  # doctest: +SKIP
         b'\\x89PNG'
     """
     resolved = resolve_image_path(path, image_root)

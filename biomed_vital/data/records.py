@@ -127,7 +127,7 @@ def read_records(path: str | os.PathLike, *, encoding: str | None = None) -> lis
 
     Example:
         >>> records = read_records("llava_med_instruct_fig_captions.json")  # doctest: +SKIP
-        >>> records[0].record["pair_id"]
+        >>> records[0].record["pair_id"]  # doctest: +SKIP
         '28104940_F2'
     """
     path = Path(path)

@@ -12,6 +12,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
+# Demonstration domain -> a fixture image of the same domain. The demonstrations' PMC images are not
+# available offline, so these real images stand in for them (marked as stand-ins in the tests).
+STAND_IN_FOR_DOMAIN = {
+    "ct_scan": "pydicom_ct_small",
+    "mri": "itk_brain_t1_slice",
+    "chest_xray": "pydicomdata_cr_chest_rg1",
+    "histology": "skimage_ihc",
+    "gross": "itk_visiblewoman_head",
+}
+
 
 def png_chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))

@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 
 from biomed_vital.data import load_figures, modality_from_domain, to_llava_json
-from tests.data.conftest import demonstrations
-from tests.data.test_figures import STAND_IN_FOR_DOMAIN
+from tests.data.conftest import STAND_IN_FOR_DOMAIN, demonstrations
 
 
 @pytest.fixture

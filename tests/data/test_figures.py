@@ -14,17 +14,7 @@ from PIL import Image
 
 from biomed_vital.data import FigureLoadError, load_figures, modality_from_domain
 from biomed_vital.data.figures import FIGURE_COLUMNS, figure_features
-from tests.data.conftest import demonstrations, fixture_records
-
-# Demonstration domain -> a fixture image of the same domain. The demonstrations' PMC images are not
-# available offline, so these real images stand in for them (marked as stand-ins in the tests).
-STAND_IN_FOR_DOMAIN = {
-    "ct_scan": "pydicom_ct_small",
-    "mri": "itk_brain_t1_slice",
-    "chest_xray": "pydicomdata_cr_chest_rg1",
-    "histology": "skimage_ihc",
-    "gross": "itk_visiblewoman_head",
-}
+from tests.data.conftest import STAND_IN_FOR_DOMAIN, demonstrations, fixture_records
 
 
 def _caption_records(clinician_demonstrations_path: Path, count: int = 6) -> list[dict]:
