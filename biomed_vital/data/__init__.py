@@ -39,6 +39,7 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "IMAGE_TOKEN": "biomed_vital.data.conversations",
     "to_llava_json": "biomed_vital.data.export",
     "summarize_figures": "biomed_vital.data.summary",
+    "plot_figure_summary": "biomed_vital.data.summary",
 }
 
 __all__ = sorted(_LAZY_ATTRIBUTES)
@@ -88,4 +89,4 @@ if TYPE_CHECKING:
         modality_from_domain,
         normalize_domain,
     )
-    from biomed_vital.data.summary import summarize_figures  # noqa: F401
+    from biomed_vital.data.summary import plot_figure_summary, summarize_figures  # noqa: F401

@@ -100,7 +100,11 @@ def resolve_image_path(path: str | os.PathLike, image_root: str | os.PathLike | 
     resolved = joined.resolve()
     if not resolved.is_relative_to(root):
         reason = "symlink points outside the root" if joined.is_symlink() else f"root: {root}"
-        raise ImageLoadError("image path escapes the image root", given, reason)
+        raise ImageLoadError(
+            "image path escapes the image root",
+            given,
+            f"{reason}; if the file is trusted, pass an image_root that contains it",
+        )
     if not resolved.exists():
         raise ImageLoadError("image not found", given, f"resolved under {root}")
     if not resolved.is_file():

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
 from collections import Counter
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from biomed_vital.data.figures import error_cause
@@ -96,3 +98,48 @@ def summarize_figures(dataset: datasets.Dataset, *, max_rows: int = 30, width: i
         f"{empty} empty captions",
     ]
     return table + "\n\n" + "\n".join(counts)
+
+
+def plot_figure_summary(dataset: datasets.Dataset, path: str | os.PathLike) -> Path:
+    """Save a PNG with two bar charts: figures per modality, and rows with errors per cause.
+
+    Example:
+        >>> from biomed_vital.data import load_figures, plot_figure_summary
+        >>> plot_figure_summary(load_figures("captions.json"), "figures.png")   # doctest: +SKIP
+        PosixPath('figures.png')
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; never needs a display
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    modalities = Counter(dataset["modality"])
+    errors = (
+        Counter(error_cause(error) for error in dataset["error"] if error)
+        if "error" in dataset.column_names
+        else Counter()
+    )
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    names = sorted(modalities, key=lambda name: -modalities[name])
+    left.bar(names, [modalities[name] for name in names], color="#4c72b0")
+    left.set_title(f"{len(dataset)} figures by modality")
+    left.set_ylabel("figures")
+    left.yaxis.set_major_locator(MaxNLocator(integer=True))
+    left.tick_params(axis="x", rotation=30)
+    if errors:
+        causes = [cause for cause, _ in errors.most_common()]
+        right.barh(causes, [errors[cause] for cause in causes], color="#c44e52")
+        right.invert_yaxis()
+        right.set_xlabel("rows")
+        right.xaxis.set_major_locator(MaxNLocator(integer=True))
+    else:
+        right.text(0.5, 0.5, "no rows with errors", ha="center", va="center", transform=right.transAxes)
+        right.set_xticks([])
+        right.set_yticks([])
+    right.set_title(f"{sum(errors.values())} rows with errors, by cause")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(target, dpi=100)
+    plt.close(figure)
+    return target

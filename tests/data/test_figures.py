@@ -377,3 +377,12 @@ def test_empty_captions_are_allowed_and_counted(fixtures_dir):
     assert "22 figures" in summary and "0 with errors" in summary
     for identifier in figures["id"]:
         assert identifier in summary
+
+
+def test_summary_plot_is_written_as_png(bad_corpus, tmp_path):
+    from biomed_vital.data import plot_figure_summary
+
+    root, _ = bad_corpus
+    path = plot_figure_summary(load_figures(root), tmp_path / "plots" / "figures.png")
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.width > 500
