@@ -170,7 +170,14 @@ def to_llava_json(
             figure_id = str(row.get("id", record["id"]))
             if figure_id not in written_images:
                 folder.mkdir(parents=True, exist_ok=True)
-                written_images[figure_id] = _write_image(image_record, folder, _file_stem(figure_id))
+                try:
+                    written_images[figure_id] = _write_image(image_record, folder, _file_stem(figure_id))
+                except (OSError, ValueError) as error:
+                    raise ValueError(
+                        f"to_llava_json: row {len(records)} (id {record['id']!r}) has an image that cannot be "
+                        f"written ({image_record.get('path') or 'embedded bytes'}): {error}. Load the Dataset "
+                        "with load_figures(..., embed_images=True) or fix the image path."
+                    ) from None
             record["image"] = os.path.relpath(written_images[figure_id], path.parent)
         if "messages" in row and row["messages"] is not None:
             record["conversations"] = messages_to_conversations(

@@ -135,3 +135,26 @@ def test_text_only_rows_have_no_image_field(tmp_path):
     assert "image" not in record
     assert record["conversations"] == [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]
     assert Path(out).parent == tmp_path
+
+
+def test_an_image_that_cannot_be_written_names_the_row(tmp_path):
+    from datasets import Features, Image, List, Value
+
+    features = Features(
+        {
+            "id": Value("string"),
+            "image": Image(),
+            "messages": List({"role": Value("string"), "content": Value("string")}),
+        }
+    )
+    broken = datasets.Dataset.from_dict(
+        {
+            "id": ["gone"],
+            "image": [{"bytes": None, "path": str(tmp_path / "moved_away.png")}],
+            "messages": [[{"role": "user", "content": "q"}]],
+        },
+        features=features,
+    )
+    with pytest.raises(ValueError, match=r"row 0 \(id 'gone'\).*moved_away.png"):
+        to_llava_json(broken, tmp_path / "out.json")
+    assert not (tmp_path / "out.json").exists()
