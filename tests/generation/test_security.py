@@ -48,6 +48,7 @@ def unauthorized_url() -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/v1"
     server.shutdown()
+    server.server_close()
 
 
 def _files_text(folder: Path) -> str:
