@@ -241,3 +241,20 @@ def test_exif_rotation_is_applied(fixture_images):
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", exif=exif)
     assert load_image(buffer.getvalue()).size == (660, 550)
+
+
+@pytest.mark.dicom
+@pytest.mark.parametrize(
+    ("name", "cause"),
+    [
+        ("test-SR.dcm", "DICOM file has no pixel data"),  # a structured report: text only
+        ("MR_truncated.dcm", "DICOM pixel data could not be decoded"),
+    ],
+)
+def test_dicom_files_without_usable_pixels_raise_a_named_error(name, cause):
+    pytest.importorskip("pydicom")
+    from pydicom.data import get_testdata_file
+
+    with pytest.raises(ImageLoadError, match=cause) as caught:
+        load_image(get_testdata_file(name))
+    assert name in str(caught.value)
