@@ -193,6 +193,36 @@ class GPT4VGenerator:
             f"demonstrations={len(self.demonstrations) if self.demonstrations else 0}, engine={self.engine!r})"
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        """The generator's settings, JSON-serialisable and without the key (e.g. for a dataset card's ``extra``).
+
+        Example:
+            >>> GPT4VGenerator("gpt-4o", api_key="sk-secret", n_candidates=2).to_dict()["n_candidates"]
+            2
+        """
+        import hashlib
+
+        return {
+            "class": type(self).__name__,
+            "model": self.model,
+            "n_candidates": self.n_candidates,
+            "two_answers": self.two_answers,
+            "demonstrations": len(self.demonstrations) if self.demonstrations else 0,
+            "demonstration_selection": self.demonstration_selection,
+            "n_demonstrations": self.n_demonstrations,
+            "attach_demonstration_images": self.attach_demonstration_images,
+            "max_image_side": self.max_image_side,
+            "image_detail": self.image_detail,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "seed": self.seed,
+            "min_rounds": self.min_rounds,
+            "system_prompt_sha": hashlib.sha256(self.system_prompt.encode("utf-8")).hexdigest(),
+            "extra_body": dict(self.extra_body),
+            "backend": self.engine.backend.to_dict(),
+            "engine": self.engine.config.to_dict(),
+        }
+
     # ------------------------------------------------------------------ requests
     def _demonstration_messages(self, demonstrations: Sequence[Demonstration]) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []

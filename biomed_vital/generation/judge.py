@@ -157,6 +157,30 @@ class GPT4VJudge:
             f"structured_output={self.structured_output}, engine={self.engine!r})"
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        """The judge's settings, JSON-serialisable and without the key (e.g. for a dataset card's ``extra``).
+
+        Example:
+            >>> GPT4VJudge("gpt-4o", api_key="sk-secret").to_dict()["granularity"]
+            'turn'
+        """
+        import hashlib
+
+        return {
+            "class": type(self).__name__,
+            "model": self.model,
+            "granularity": self.granularity,
+            "structured_output": self.structured_output,
+            "max_image_side": self.max_image_side,
+            "image_detail": self.image_detail,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "seed": self.seed,
+            "system_prompt_sha": hashlib.sha256(self.system_prompt.encode("utf-8")).hexdigest(),
+            "backend": self.engine.backend.to_dict(),
+            "engine": self.engine.config.to_dict(),
+        }
+
     def _body(
         self,
         image_part: dict[str, Any] | None,

@@ -97,6 +97,8 @@ def test_the_key_appears_nowhere(tmp_path, caplog, capsys, unauthorized_url) -> 
         json.dumps(generator.engine.config.to_dict()),
         str(generator.engine.last_summary),
         json.dumps(generator.last_summary),
+        json.dumps(generator.to_dict()),
+        json.dumps(judge.to_dict()),
     ]
     leaks = [i for i, text in enumerate(texts) if CANARY_KEY in text or CANARY_KEY[-10:] in text]
     assert leaks == []
