@@ -14,9 +14,11 @@ column                   meaning
 ``source``               ``"clinician"`` or ``"judge"``
 ``annotator``            who judged (clinician label, or the judge model for judge pairs)
 ``figure_id``            the chosen item's figure (``chosen_figure_id``)
-``question``             the compared question (clinician pairs); empty for judge pairs
-``pair_kind``            ``clinician_pairwise``, ``clinician_marks``, ``judge_same_figure``,
-                         ``judge_score_levels``
+``question``             the compared question (the chosen side's, for judge turns);
+                         empty for judge pairs of whole conversations
+``pair_kind``            ``clinician_pairwise``, ``clinician_marks``, ``judge_same_question``
+                         (per-turn judge scores), ``judge_same_figure`` (per-conversation
+                         judge scores), ``judge_score_levels``
 ``chosen_candidate_id``  candidate ids (empty when an answer was given as text)
 ``rejected_candidate_id``
 ``chosen_score``         judge scores (null for clinician pairs)
@@ -721,6 +723,7 @@ class PreferenceDataset:
         weight: float = 1.0,
         max_mentions: int = DEFAULT_MAX_MENTIONS,
         image_column: str = "image",
+        unit: Literal["auto", "turn", "conversation"] = "auto",
     ):
         """Sample preference pairs from judge scores (the *judged* columns).
 
@@ -737,8 +740,15 @@ class PreferenceDataset:
           as the paper samples pairs across score levels with a minimum gap.
 
         A pair drawn from both ends is kept once; the same ``seed`` gives the same pairs.
-        Texts use :func:`format_selector_conversation` (the whole candidate conversation,
-        since the judge scores whole conversations).
+
+        ``unit`` decides what an item is. ``"turn"`` (the default when the judged data has
+        ``judge_turn_scores``, as ``GPT4VJudge(granularity="turn")`` writes): each question/answer
+        turn with its own score, laid out with :func:`format_selector_text` exactly like clinician
+        pairs and like ``select(score_by="qa_mean")``; same-group partners are other answers to the
+        same question of the same figure (``pair_kind="judge_same_question"``). Rows whose turn
+        scores do not match their turns are skipped and counted. ``"conversation"``: each
+        candidate with ``judge_score``, laid out with :func:`format_selector_conversation`
+        (matching ``select(score_by="conversation")``), grouped by figure.
 
         Args:
             judged: a ``datasets.Dataset`` with ``id``, ``candidate_id``, ``judge_score`` and
@@ -749,6 +759,7 @@ class PreferenceDataset:
             weight: the initial ``weight`` of every pair.
             max_mentions: passed to the text layout.
             image_column: the image column of ``judged``.
+            unit: ``"auto"``, ``"turn"`` or ``"conversation"`` (see above).
 
         Example:
             >>> pairs = PreferenceDataset.from_judge_scores(judged, min_gap=2, pairs_per_item=2, seed=0)  # doctest: +SKIP
@@ -759,6 +770,8 @@ class PreferenceDataset:
             )
         if not (isinstance(pairs_per_item, int) and pairs_per_item >= 1):
             raise ValueError(f"pairs_per_item must be an integer >= 1, got {pairs_per_item!r}")
+        if unit not in ("auto", "turn", "conversation"):
+            raise ValueError(f"unit must be 'auto', 'turn' or 'conversation', got {unit!r}")
         _check_weight(weight, "weight")
         judged = _as_dataset(judged, "judged")
         _require_columns(judged, ["id", "candidate_id", "judge_score"], "judged rows")
@@ -790,20 +803,66 @@ class PreferenceDataset:
         candidate_ids = [str(x) for x in table.column("candidate_id").to_pylist()]
         judge_models = table.column("judge_model").to_pylist() if "judge_model" in meta_columns else None
 
+        if unit == "auto":
+            unit = "turn" if "judge_turn_scores" in judged.column_names else "conversation"
         rng = np.random.default_rng(seed)
-        local_high, local_low, same_figure, without_partner = _judge_pair_rows(
-            figures[usable_rows].astype(str), scores[usable_rows], float(min_gap), pairs_per_item, rng
+        if unit == "conversation":
+            item_rows = usable_rows
+            item_scores = scores[usable_rows]
+            item_groups = figures[usable_rows].astype(str)
+        else:
+            _require_columns(judged, ["judge_turn_scores", "messages"], "judged rows (unit='turn')")
+            turn_scores = judged.select_columns(["judge_turn_scores"]).with_format("arrow")[:]
+            turn_scores = turn_scores.column(0).to_pylist()
+            row_inputs = _item_texts(
+                judged, usable_rows, max_mentions, "Reading judged turns", whole_conversation=False
+            )
+            rows_list, scores_list, groups_list, turn_texts = [], [], [], {}
+            counts["rows_turn_count_mismatch"] = counts["skipped_turns_no_score"] = 0
+            for row in usable_rows.tolist():
+                caption, mentions, messages = row_inputs[row]
+                turns = qa_pairs(messages)
+                row_scores = turn_scores[row] or []
+                if len(row_scores) != len(turns):
+                    # scores that cannot be matched to turns (e.g. judged per conversation) are not guessed
+                    counts["rows_turn_count_mismatch"] += 1
+                    continue
+                for (question, answer), score in zip(turns, row_scores, strict=True):
+                    if score is None or not math.isfinite(score):
+                        counts["skipped_turns_no_score"] += 1
+                        continue
+                    turn_texts[len(rows_list)] = (
+                        format_selector_text(caption, mentions, question, answer, max_mentions=max_mentions),
+                        question,
+                    )
+                    rows_list.append(row)
+                    scores_list.append(float(score))
+                    groups_list.append(f"{figures[row]}\x1f{_question_key(question)}")
+            item_rows = np.array(rows_list, dtype=np.int64)
+            item_scores = np.array(scores_list, dtype=np.float64)
+            item_groups = np.array(groups_list, dtype=object).astype(str)
+        counts["items"] = len(item_rows)
+        local_high, local_low, same_group, without_partner = _judge_pair_rows(
+            item_groups, item_scores, float(min_gap), pairs_per_item, rng
         )
-        chosen_rows, rejected_rows = usable_rows[local_high], usable_rows[local_low]
+        chosen_rows, rejected_rows = item_rows[local_high], item_rows[local_low]
         counts["items_without_partner"] = without_partner
         counts["sampled_pairs"] = len(chosen_rows)
 
-        needed = np.unique(np.concatenate([chosen_rows, rejected_rows]))
-        texts = _item_texts(
-            judged, needed, max_mentions, "Formatting judged candidates", whole_conversation=True
-        )
-        chosen_text = [texts[int(r)] for r in chosen_rows]
-        rejected_text = [texts[int(r)] for r in rejected_rows]
+        if unit == "conversation":
+            needed = np.unique(np.concatenate([chosen_rows, rejected_rows]))
+            texts = _item_texts(
+                judged, needed, max_mentions, "Formatting judged candidates", whole_conversation=True
+            )
+            chosen_text = [texts[int(r)] for r in chosen_rows]
+            rejected_text = [texts[int(r)] for r in rejected_rows]
+            questions = [""] * len(chosen_rows)
+            same_kind = "judge_same_figure"
+        else:
+            chosen_text = [turn_texts[int(i)][0] for i in local_high]
+            rejected_text = [turn_texts[int(i)][0] for i in local_low]
+            questions = [turn_texts[int(i)][1] for i in local_high]
+            same_kind = "judge_same_question"
         chosen_fig = [str(figures[r]) for r in chosen_rows]
         rejected_fig = [str(figures[r]) for r in rejected_rows]
         kept, votes, dedup_counts = _dedup_indices(
@@ -822,12 +881,12 @@ class PreferenceDataset:
             if judge_models
             else [""] * len(kept),
             "figure_id": [chosen_fig[i] for i in kept],
-            "question": [""] * len(kept),
-            "pair_kind": ["judge_same_figure" if same_figure[i] else "judge_score_levels" for i in kept],
+            "question": [questions[i] for i in kept],
+            "pair_kind": [same_kind if same_group[i] else "judge_score_levels" for i in kept],
             "chosen_candidate_id": [candidate_ids[r] for r in chosen_rows],
             "rejected_candidate_id": [candidate_ids[r] for r in rejected_rows],
-            "chosen_score": scores[chosen_rows].tolist(),
-            "rejected_score": scores[rejected_rows].tolist(),
+            "chosen_score": item_scores[local_high[kept_array]].tolist(),
+            "rejected_score": item_scores[local_low[kept_array]].tolist(),
             "chosen_figure_id": [chosen_fig[i] for i in kept],
             "rejected_figure_id": [rejected_fig[i] for i in kept],
             "votes": votes,
@@ -1142,6 +1201,11 @@ def summarize_preferences(dataset: Any) -> str:
             "judge status {skipped_judge_status:,}, generation status {skipped_generation_status:,}; "
             "items without a partner {items_without_partner:,}".format(**_defaults(judge))
         )
+        if judge.get("rows_turn_count_mismatch") or judge.get("skipped_turns_no_score"):
+            lines.append(
+                "  per-turn scores: rows whose scores do not match their turns {rows_turn_count_mismatch:,}, "
+                "turns without a score {skipped_turns_no_score:,}".format(**_defaults(judge))
+            )
         lines.append(_dedup_line(judge))
     if stats.get("deduplication"):
         lines.append(_dedup_line(stats["deduplication"]))

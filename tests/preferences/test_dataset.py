@@ -351,3 +351,54 @@ def test_images_follow_their_rows_through_a_shuffled_view(candidates, candidate_
     for pair in pairs.select(range(min(len(pairs), 30))):
         assert pair["chosen_image"].size == size_of[pair["chosen_candidate_id"]]
         assert pair["rejected_image"].size == size_of[pair["rejected_candidate_id"]]
+
+
+def _turn_judged(candidates, candidate_rows):
+    """Per-turn judge scores: each turn of the demonstration 8, of the mismatched copy 2."""
+    turn_scores = []
+    for index, row in enumerate(candidate_rows):
+        n_turns = len(qa_pairs(row["messages"]))
+        scores = [8.0 if row["candidate_id"].endswith("orig") else 2.0] * n_turns
+        if index == 0:
+            scores = scores[:-1]  # does not match the turns: skipped, counted
+        if index == 2:
+            scores[0] = None  # one failed turn: that turn is skipped
+        turn_scores.append(scores)
+    judged = _judged(candidates, [5.0] * len(candidate_rows))
+    return judged.add_column("judge_turn_scores", turn_scores)
+
+
+def test_judge_turn_scores_pair_answers_to_the_same_question(candidates, candidate_rows):
+    judged = _turn_judged(candidates, candidate_rows)
+    pairs = PreferenceDataset.from_judge_scores(judged, min_gap=3, pairs_per_item=1, seed=0)
+    stats = preference_build_stats(pairs)["judge"]
+    assert stats["rows_turn_count_mismatch"] == 1 and stats["skipped_turns_no_score"] == 1
+    assert "turns without a score 1" in summarize_preferences(pairs)
+    same_question = pairs.filter(lambda kind: kind == "judge_same_question", input_columns="pair_kind")
+    assert len(same_question) > len(candidate_rows) // 2
+    for pair in same_question.select(range(20)):
+        assert pair["chosen_candidate_id"].endswith("/orig") and pair["rejected_candidate_id"].endswith(
+            "/swap"
+        )
+        assert pair["chosen_score"] - pair["rejected_score"] == 6.0
+        assert f"\nQuestion: {pair['question']}\n" in pair["rejected_text"]
+    conversation = PreferenceDataset.from_judge_scores(judged, min_gap=3, unit="conversation")
+    assert len(conversation) == 0  # every judge_score is 5.0: nothing to order per conversation
+    with pytest.raises(ValueError, match="unit must be"):
+        PreferenceDataset.from_judge_scores(judged, unit="sentence")
+
+
+def test_turn_judge_pairs_and_clinician_pairs_share_one_layout(candidates, candidate_rows):
+    judged = _turn_judged(candidates, candidate_rows)
+    judge_pairs = PreferenceDataset.from_judge_scores(judged, min_gap=3, pairs_per_item=1, seed=0)
+    record = _pairwise(candidate_rows, 3, "A", turn=2)
+    clinician = PreferenceDataset.from_clinician_annotations([record], candidates)[0]
+    match = judge_pairs.filter(
+        lambda kind, question, figure: (
+            kind == "judge_same_question" and question == record["question"] and figure == record["figure_id"]
+        ),
+        input_columns=["pair_kind", "question", "figure_id"],
+    )
+    assert len(match) == 1
+    assert match[0]["chosen_text"] == clinician["chosen_text"]
+    assert match[0]["rejected_text"] == clinician["rejected_text"]
