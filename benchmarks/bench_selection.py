@@ -282,13 +282,15 @@ class _AnonymousMemorySampler:
         import threading
 
         self.peak_kib = 0
+        self.peak_workers_kib = 0
+        self.timeline: list[tuple[float, int]] = []  # (seconds, RssAnon KiB) once a second
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     @staticmethod
-    def current_kib() -> int:
+    def current_kib(pid: int | str = "self") -> int:
         try:
-            with open("/proc/self/status") as status:
+            with open(f"/proc/{pid}/status") as status:
                 for line in status:
                     if line.startswith("RssAnon:"):
                         return int(line.split()[1])
@@ -297,8 +299,19 @@ class _AnonymousMemorySampler:
         return 0
 
     def _run(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        started = last = time.perf_counter()
         while not self._stop.wait(0.02):
-            self.peak_kib = max(self.peak_kib, self.current_kib())
+            current = self.current_kib()
+            self.peak_kib = max(self.peak_kib, current)
+            for child in me.children(recursive=True):
+                self.peak_workers_kib = max(self.peak_workers_kib, self.current_kib(child.pid))
+            now = time.perf_counter()
+            if now - last >= 1.0:
+                self.timeline.append((round(now - started, 1), current))
+                last = now
 
     def __enter__(self) -> _AnonymousMemorySampler:
         self.peak_kib = self.current_kib()
@@ -339,9 +352,18 @@ def _memory_worker(pool_path: str, batch_size: int) -> None:
                 ),
                 "anonymous_rss_before_select_mib": round(anonymous_before, 1),
                 "peak_anonymous_rss_mib": round(sampler.peak_kib / 1024, 1),
+                "peak_anonymous_rss_workers_mib": round(sampler.peak_workers_kib / 1024, 1),
+                "anonymous_rss_at_25_50_75_100_percent_mib": _timeline_quartiles(sampler.timeline),
             }
         )
     )
+
+
+def _timeline_quartiles(timeline: list[tuple[float, int]]) -> list[float]:
+    if not timeline:
+        return []
+    positions = [max(0, min(len(timeline) - 1, round(q * len(timeline)) - 1)) for q in (0.25, 0.5, 0.75, 1.0)]
+    return [round(timeline[p][1] / 1024, 1) for p in positions]
 
 
 def bench_memory(sizes: list[int], batch_size: int) -> dict[str, Any]:
@@ -374,6 +396,9 @@ def bench_memory(sizes: list[int], batch_size: int) -> dict[str, Any]:
         "ratio_peak_rss_large_over_small": round(large["peak_rss_mib"] / small["peak_rss_mib"], 3),
         "ratio_peak_anonymous_rss_large_over_small": round(
             large["peak_anonymous_rss_mib"] / small["peak_anonymous_rss_mib"], 3
+        ),
+        "ratio_peak_anonymous_rss_workers_large_over_small": round(
+            large["peak_anonymous_rss_workers_mib"] / max(small["peak_anonymous_rss_workers_mib"], 1e-9), 3
         ),
         "ratio_peak_rss_workers_large_over_small": round(
             large["peak_rss_workers_mib"] / max(small["peak_rss_workers_mib"], 1e-9), 3
@@ -519,18 +544,21 @@ def _judged_rows_generator(count: int, image_px: int, distinct_images: int):
     for index in range(count):
         row = candidate_row(index, turns=2, png=pool[(index // 3) % len(pool)], quality=int(index % 3))
         failed = index % 50 == 0  # a judge failure now and then: null score, counted, never paired
-        row["judge_score"] = None if failed else float(rng.integers(0, 11))
+        turn_scores = [float(x) for x in rng.integers(0, 11, size=2)]
+        row["judge_turn_scores"] = [None, turn_scores[1]] if failed else turn_scores
+        row["judge_score"] = None if failed else float(np.mean(turn_scores))
         row["judge_status"] = "parse_error" if failed else "ok"
         yield row
 
 
 def bench_pairs(count: int) -> dict[str, Any]:
-    from datasets import Dataset, Value
+    from datasets import Dataset, List, Value
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-selection-pairs-"))
     features = candidate_features()
     features["judge_score"] = Value("float64")
     features["judge_status"] = Value("string")
+    features["judge_turn_scores"] = List(Value("float64"))
     started = time.perf_counter()
     Dataset.from_generator(
         _judged_rows_generator,
@@ -654,19 +682,24 @@ def markdown(results: dict[str, Any]) -> str:
             "## 2. Peak memory of `select()`, on-disk pool, fresh process per size",
             "",
             "| candidates | pool on disk (MiB) | seconds | RSS before select (MiB) | peak RSS main (MiB) | "
-            "peak anonymous RSS main (MiB) | peak RSS largest worker (MiB) |",
-            "|---|---|---|---|---|---|---|",
+            "peak anonymous RSS main (MiB) | main anonymous RSS at 25/50/75/100 % of the run (MiB) | "
+            "peak RSS largest worker (MiB) | peak anonymous RSS largest worker (MiB) |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for run in memory["runs"]:
             lines.append(
                 f"| {run['candidates']:,} | {run['pool_on_disk_mib']} | {run['seconds']} | {run['rss_before_select_mib']} | "
-                f"{run['peak_rss_mib']} | {run['peak_anonymous_rss_mib']} | {run['peak_rss_workers_mib']} |"
+                f"{run['peak_rss_mib']} | {run['peak_anonymous_rss_mib']} | "
+                f"{run.get('anonymous_rss_at_25_50_75_100_percent_mib', '')} | {run['peak_rss_workers_mib']} | "
+                f"{run.get('peak_anonymous_rss_workers_mib', '')} |"
             )
         lines += [
             "",
             f"**Ratio large / small of peak RSS: main {memory['ratio_peak_rss_large_over_small']:.3f} "
             f"(anonymous only: {memory['ratio_peak_anonymous_rss_large_over_small']:.3f}), workers "
-            f"{memory['ratio_peak_rss_workers_large_over_small']:.3f}** (target <= 1.2). Peak RSS counts the "
+            f"{memory['ratio_peak_rss_workers_large_over_small']:.3f} (anonymous only: "
+            f"{memory.get('ratio_peak_anonymous_rss_workers_large_over_small', float('nan')):.3f})** "
+            "(target <= 1.2). Peak RSS counts the "
             "file-backed pages of the memory-mapped pool that the kernel may drop; anonymous RSS is what the "
             "process holds itself.",
             "",
@@ -697,8 +730,8 @@ def markdown(results: dict[str, Any]) -> str:
             "## 4. Building judge-score pairs at scale",
             "",
             f"`PreferenceDataset.from_judge_scores(min_gap=2, pairs_per_item=2)` over {pairs['judged_rows']:,} judged "
-            "rows loaded from disk (two-turn conversations, embedded PNG images, 2% judge failures), in a fresh "
-            "process.",
+            "rows loaded from disk (two-turn conversations with per-turn scores, so items are turns; embedded PNG "
+            "images; 2% judge failures), in a fresh process.",
             "",
             "| judged rows | pairs | seconds | pairs memory-mapped | anonymous RSS before (MiB) | "
             "peak anonymous RSS (MiB) | peak RSS (MiB) |",
