@@ -124,6 +124,17 @@ class ResponseCache:
             (key, model, json.dumps(dict(response), ensure_ascii=False), time.time()),
         )
 
+    def delete(self, keys: Iterable[str]) -> int:
+        """Forget the responses of ``keys`` (so they are requested again); returns how many were stored."""
+        keys = list(dict.fromkeys(keys))
+        removed = 0
+        for start in range(0, len(keys), _LOOKUP_CHUNK):
+            chunk = keys[start : start + _LOOKUP_CHUNK]
+            placeholders = ",".join("?" * len(chunk))
+            cursor = self._connection.execute(f"DELETE FROM responses WHERE key IN ({placeholders})", chunk)
+            removed += cursor.rowcount
+        return removed
+
     def close(self) -> None:
         """Close the connection (the file stays; committed rows are already durable)."""
         self._connection.close()

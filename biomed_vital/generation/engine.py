@@ -280,6 +280,12 @@ class RequestEngine:
             return request.key
         return request_key(self.body_of(request), request.candidate_index)
 
+    def forget(self, requests: Sequence[ChatRequest]) -> int:
+        """Drop the stored answers of ``requests`` so the next :meth:`run` sends them again."""
+        if self.cache is None:
+            return 0
+        return self.cache.delete(self.key_of(request) for request in requests)
+
     def estimate(self, requests: Sequence[ChatRequest], *, skip_cached: bool = True) -> CostEstimate:
         """Dry run: projected tokens and spend of ``requests`` (those already cached cost nothing).
 

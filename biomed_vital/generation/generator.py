@@ -108,6 +108,10 @@ class GPT4VGenerator:
         image_detail: OpenAI's ``detail`` for the image (``"low"``, ``"high"``, ``"auto"``).
         temperature, max_tokens, seed: sampling parameters.
         min_rounds: fewest question-answer exchanges a usable conversation has.
+        retry_unusable: how many times to ask again for replies that arrived but cannot be
+            used (no parseable conversation, or cut off at ``max_tokens``). Off by default:
+            such replies are paid for and cached like any other, and kept in ``raw_response``;
+            a retry drops the cached reply and sends the request again.
         system_prompt: replace the built-in system prompt (it must not ask for a score, or
             judge-style servers treat the request as a judgement).
         extra_body: further request parameters (e.g. ``top_p``).
@@ -140,6 +144,7 @@ class GPT4VGenerator:
         max_tokens: int = 1024,
         seed: int = 0,
         min_rounds: int = DEFAULT_MIN_ROUNDS,
+        retry_unusable: int = 0,
         system_prompt: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         backend: BackendConfig | None = None,
@@ -170,6 +175,9 @@ class GPT4VGenerator:
         self.max_tokens = max_tokens
         self.seed = seed
         self.min_rounds = min_rounds
+        if retry_unusable < 0:
+            raise ValueError(f"retry_unusable must be >= 0, got {retry_unusable}")
+        self.retry_unusable = retry_unusable
         template = system_prompt or (TWO_ANSWER_SYSTEM_PROMPT if two_answers else GENERATION_SYSTEM_PROMPT)
         if "score" in template.lower():
             raise ValueError(
@@ -217,6 +225,7 @@ class GPT4VGenerator:
             "max_tokens": self.max_tokens,
             "seed": self.seed,
             "min_rounds": self.min_rounds,
+            "retry_unusable": self.retry_unusable,
             "system_prompt_sha": hashlib.sha256(self.system_prompt.encode("utf-8")).hexdigest(),
             "extra_body": dict(self.extra_body),
             "backend": self.engine.backend.to_dict(),
@@ -351,7 +360,18 @@ class GPT4VGenerator:
         figures = select_shard(figures, num_shards, shard_index)
         plan = await asyncio.to_thread(self._plan, figures)
         requests = [p.request for p in plan if p.request is not None]
-        sent = iter(await self.engine.run(requests, desc=f"generate ({self.model})"))
+        answered = await self.engine.run(requests, desc=f"generate ({self.model})")
+        for attempt in range(self.retry_unusable):
+            # replies the server gave but that cannot be used (no conversation, cut off): ask again
+            unusable = [i for i, result in enumerate(answered) if result.ok and self._parse(result)[1]]
+            if not unusable:
+                break
+            again = [requests[i] for i in unusable]
+            self.engine.forget(again)
+            desc = f"generate ({self.model}): {len(again)} unusable replies, retry {attempt + 1}"
+            for i, result in zip(unusable, await self.engine.run(again, desc=desc), strict=True):
+                answered[i] = result
+        sent = iter(answered)
         results = [
             next(sent)
             if p.request is not None
@@ -359,6 +379,24 @@ class GPT4VGenerator:
             for p in plan
         ]
         return self._to_dataset(figures, plan, results)
+
+    def _parse(self, result: ChatResult) -> tuple[list[list[dict[str, str]]], str]:
+        """The conversation(s) in a result, or the reason there is none."""
+        if not result.ok:
+            return [], result.error
+        if result.finish_reason == "length":
+            return (
+                [],
+                f"truncated: the reply hit max_tokens={self.max_tokens} (finish_reason='length'); raise max_tokens",
+            )
+        try:
+            if self.two_answers:
+                return list(
+                    parse_two_answer_conversation(result.content or "", min_rounds=self.min_rounds)
+                ), ""
+            return [parse_conversation(result.content or "", min_rounds=self.min_rounds)], ""
+        except ReplyParseError as parse_error:
+            return [], f"unparseable reply: {parse_error}"
 
     def _rows_for(self, planned: _Planned, result: ChatResult) -> list[dict[str, Any]]:
         base = {
@@ -369,22 +407,9 @@ class GPT4VGenerator:
             "raw_response": result.content or "",
         }
         variants = ("A", "B") if self.two_answers else (None,)
-        conversations: list[list[dict[str, str]]] = [[] for _ in variants]
-        error = ""
-        if not result.ok:
-            error = result.error
-        elif result.finish_reason == "length":
-            error = f"truncated: the reply hit max_tokens={self.max_tokens} (finish_reason='length'); raise max_tokens"
-        else:
-            try:
-                if self.two_answers:
-                    conversations = list(
-                        parse_two_answer_conversation(result.content or "", min_rounds=self.min_rounds)
-                    )
-                else:
-                    conversations = [parse_conversation(result.content or "", min_rounds=self.min_rounds)]
-            except ReplyParseError as parse_error:
-                error = f"unparseable reply: {parse_error}"
+        conversations, error = self._parse(result)
+        if error:
+            conversations = [[] for _ in variants]
         rows = []
         for variant, messages in zip(variants, conversations, strict=True):
             row = dict(base)

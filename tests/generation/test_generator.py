@@ -317,3 +317,17 @@ def test_a_custom_system_prompt_is_used_as_written(server, tmp_path, figures) ->
     )
     default = generator_for(server, tmp_path, min_rounds=4).system_prompt
     assert "at least 4 exchanges" in default
+
+
+def test_unusable_replies_are_asked_again_only_when_requested(tmp_path) -> None:
+    figures = make_figures(40, size=8)
+    with StandInServer(faults=FaultConfig(malformed=0.3, truncated=0.1), seed=5) as server:
+        kept = generator_for(server, tmp_path / "kept").generate(figures)
+        unusable = sum(status == "error" for status in kept["status"][:])
+        assert unusable > 0 and len(server.request_log()) == 40  # paid for, cached, not resent
+        assert all(r["raw_response"] for r in kept if r["status"] == "error")
+
+        server.reset()
+        retried = generator_for(server, tmp_path / "retried", retry_unusable=3).generate(figures)
+    assert sum(status == "error" for status in retried["status"][:]) < unusable
+    assert len(set(retried["candidate_id"][:])) == 40
