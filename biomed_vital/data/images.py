@@ -19,6 +19,7 @@ names the file, so a dataset loader can store it as a row error.
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import os
 import re
@@ -94,22 +95,27 @@ def resolve_image_path(path: str | os.PathLike, image_root: str | os.PathLike | 
         if not candidate.exists():
             raise ImageLoadError("image not found", given)
         return candidate
-    root = Path(image_root).expanduser().resolve()
-    candidate = Path(given)
-    joined = candidate if candidate.is_absolute() else root / candidate
-    resolved = joined.resolve()
-    if not resolved.is_relative_to(root):
-        reason = "symlink points outside the root" if joined.is_symlink() else f"root: {root}"
+    root = _resolved_root(os.fspath(image_root))
+    # os.path is used instead of pathlib here: this runs once per row of large datasets.
+    joined = given if os.path.isabs(given) else os.path.join(root, given)
+    resolved = os.path.realpath(joined)
+    if resolved != root and not resolved.startswith(root.rstrip(os.sep) + os.sep):
+        reason = "symlink points outside the root" if os.path.islink(joined) else f"root: {root}"
         raise ImageLoadError(
             "image path escapes the image root",
             given,
             f"{reason}; if the file is trusted, pass an image_root that contains it",
         )
-    if not resolved.exists():
+    if not os.path.isfile(resolved):
+        if os.path.isdir(resolved):
+            raise ImageLoadError("not an image", given, "it is a folder, not a file")
         raise ImageLoadError("image not found", given, f"resolved under {root}")
-    if not resolved.is_file():
-        raise ImageLoadError("not an image", given, "it is a folder, not a file")
-    return resolved
+    return Path(resolved)
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved_root(image_root: str) -> str:
+    return os.path.realpath(os.path.expanduser(image_root))
 
 
 def is_dicom(header: bytes, name: str = "") -> bool:
