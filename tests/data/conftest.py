@@ -1,4 +1,4 @@
-"""Helpers for the data-layer tests: crafted image files and a corpus of bad inputs."""
+"""Shared pieces of the data-layer tests: real fixture records, crafted image files, a corpus of bad inputs."""
 
 from __future__ import annotations
 
