@@ -5,17 +5,34 @@ Every subcommand imports what it needs when it runs, so ``biomed-vital --help`` 
 Example:
     $ biomed-vital demo
     $ biomed-vital figures path/to/llava_med_instruct_fig_captions.json --image-root images/ --save-to figures/
+    $ biomed-vital generate figures/ --model gpt-4o --out candidates/
     $ biomed-vital serve-standin --port 8000 --rpm 600
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
 
 Handler = Callable[[argparse.Namespace], int]
+
+# command -> (module, function taking argv, one-line summary)
+FORWARDED_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "generate": (
+        "biomed_vital.generation.cli",
+        "generate_main",
+        "generate candidate conversations for figures with a GPT-4V-class endpoint",
+    ),
+    "judge": ("biomed_vital.generation.cli", "judge_main", "score candidates 0-10 with a judge model"),
+    "serve-standin": (
+        "biomed_vital.cli",
+        "serve_standin_main",
+        "serve the offline OpenAI-compatible stand-in server",
+    ),
+}
 
 
 def _offline_defaults() -> None:
@@ -47,6 +64,13 @@ def _cmd_figures(args: argparse.Namespace) -> int:
     return 0
 
 
+def serve_standin_main(argv: Sequence[str]) -> int:
+    """``biomed-vital serve-standin``: the stand-in server's own command line under our name."""
+    from biomed_vital.testing.server import main as serve
+
+    return int(serve(argv, prog="biomed-vital serve-standin") or 0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``biomed-vital`` (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
@@ -73,12 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     figures.add_argument("--save-to", default=None, help="save the figures Dataset to this folder")
     figures.set_defaults(handler=_cmd_figures)
 
-    # Listed for --help only: main() hands everything after the name to the server's own parser.
-    sub.add_parser(
-        "serve-standin",
-        help="serve the offline OpenAI-compatible stand-in server (options: serve-standin --help)",
-        add_help=False,
-    )
+    # Listed for --help only: main() hands everything after these names to the owning module's parser.
+    for name, (_, _, summary) in FORWARDED_COMMANDS.items():
+        sub.add_parser(name, help=f"{summary} (options: {name} --help)", add_help=False)
     return parser
 
 
@@ -89,11 +110,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         >>> main(["figures", "--help"])  # doctest: +SKIP
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["serve-standin"]:
-        # The server owns its options (--port, --rpm, --fault ...); argparse cannot forward "--" options.
-        from biomed_vital.testing.server import main as serve
-
-        return int(serve(argv[1:], prog="biomed-vital serve-standin") or 0)
+    if argv and argv[0] in FORWARDED_COMMANDS:
+        # These commands own their options; argparse cannot forward "--" options through a subparser.
+        module_name, function_name, _ = FORWARDED_COMMANDS[argv[0]]
+        command = getattr(importlib.import_module(module_name), function_name)
+        return int(command(argv[1:]) or 0)
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
