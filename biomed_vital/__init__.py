@@ -27,6 +27,8 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "messages_to_conversations": "biomed_vital.data",
     "to_llava_json": "biomed_vital.data",
     "summarize_figures": "biomed_vital.data",
+    "plot_figure_summary": "biomed_vital.data",
+    "MODALITIES": "biomed_vital.data",
     "FigureLoadError": "biomed_vital.data",
     "ImageLoadError": "biomed_vital.data",
     # 2-3. generation and judging, on one request engine
@@ -38,6 +40,7 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "PriceTable": "biomed_vital.generation",
     "estimate_cost": "biomed_vital.generation",
     "merge_shards": "biomed_vital.generation",
+    "ChatRequest": "biomed_vital.generation",
     # 3. preferences
     "PreferenceDataset": "biomed_vital.preferences",
     "format_selector_text": "biomed_vital.preferences",
@@ -88,6 +91,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # static type checkers and IDEs see the real objects
     from biomed_vital.data import (  # noqa: F401
+        MODALITIES,
         FigureLoadError,
         ImageLoadError,
         conversations_to_messages,
@@ -97,11 +101,13 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real objects
         load_image,
         messages_to_conversations,
         modality_from_domain,
+        plot_figure_summary,
         summarize_figures,
         to_llava_json,
     )
     from biomed_vital.generation import (  # noqa: F401
         BackendConfig,
+        ChatRequest,
         EngineConfig,
         GPT4VGenerator,
         GPT4VJudge,
