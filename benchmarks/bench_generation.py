@@ -25,7 +25,9 @@ Cases:
 1. **latency** - 2,000 requests, log-normal latency (median 200 ms, p99 2 s), concurrency 64.
    Throughput in the steady state (from the first request to the moment the last item is sent, so
    the unavoidable drain of the last 64 is left out) over the ideal ``concurrency / mean latency``,
-   with the mean latency the server actually realised for that engine's requests.
+   with the mean latency the server actually realised for that engine's requests. A third row, the
+   bare ``openai`` SDK behind an ``asyncio.Semaphore(64)``, shows what the SDK alone reaches on the
+   same machine at the same moment (the floor of client-side cost).
 2. **rate** - the server allows 600 requests/min and a token limit 1.25 times what 600 requests
    need, over a sliding 60 s window. Each engine gets more items than it can send and is stopped
    after 180 s; the rate is the number of requests answered 200 that *arrived* in the 180 s from the
@@ -33,8 +35,8 @@ Cases:
    minute's quota and one that paces evenly are both measured fairly.) The share of 429s is over all
    requests that arrived in those 180 s. ``biomed_vital`` runs twice: told the limit, as a user who
    read the provider's docs would, and not told it (it learns from ``x-ratelimit-*`` headers; this
-   run lasts 120 s, two whole windows, to keep the suite under 15 minutes).
-3. **faults** - 500 items, the case-1 latency, 30 % of attempts faulty: 15 % 429, 5 % 500, 5 %
+   run lasts 60 s, one whole window, to keep the suite under 15 minutes).
+3. **faults** - 400 items (200 for ``GPT4VGenerator``), the case-1 latency, 30 % of attempts faulty: 15 % 429, 5 % 500, 5 %
    malformed and 5 % truncated replies. Rows lost or blank, and unusable replies accepted as valid:
    output rows whose text is the stand-in's malformed reply or a truncated conversation (fewer than
    the five complete exchanges every well-formed stand-in reply has).
@@ -101,10 +103,10 @@ class CaseSettings:
 
     latency_items: int = 2000
     rate_seconds: float = 180.0
-    learn_seconds: float = 120.0
-    fault_items: int = 500
+    learn_seconds: float = 60.0
+    fault_items: int = 400
     memory_rows: tuple[int, ...] = (1000, 10000)
-    generator_fault_items: int = 300
+    generator_fault_items: int = 200
 
 
 QUICK = CaseSettings(
@@ -236,6 +238,9 @@ def run_engine(
     label: str = "biomed_vital RequestEngine",
 ) -> EngineRun:
     """Send ``items`` with ``RequestEngine`` (cache on, in a fresh folder; SDK retries off)."""
+    import openai  # noqa: F401  (imported before the clock starts, as the other clients' imports are)
+    import tqdm.auto  # noqa: F401
+
     from biomed_vital.generation.backends import BackendConfig
     from biomed_vital.generation.engine import ChatRequest, RequestEngine
 
@@ -263,12 +268,14 @@ def run_engine(
             await task
         return None
 
-    started = time.monotonic()
+    load_before = os.getloadavg()[0]
+    started, cpu_started = time.monotonic(), time.process_time()
     try:
         results = asyncio.run(drive())
     finally:
         shutil.rmtree(cache_dir, ignore_errors=True)
     wall = time.monotonic() - started
+    client_cpu = time.process_time() - cpu_started
     records = None
     if results is not None:
         records = [
@@ -281,7 +288,49 @@ def run_engine(
         ]
     notes = "told the limit" if rpm else "limit learnt from headers" if case == "rate" else ""
     summary = engine.last_summary.to_dict() if engine.last_summary and results is not None else {}
-    return EngineRun(label, case, len(items), wall, records, notes=notes, extra={"summary": summary})
+    extra = {"summary": summary, "client_cpu_s": client_cpu, "load_1min": [load_before, os.getloadavg()[0]]}
+    return EngineRun(label, case, len(items), wall, records, notes=notes, extra=extra)
+
+
+def run_sdk_floor(base_url: str, items: Sequence[Mapping[str, str]], *, case: str) -> EngineRun:
+    """The bare ``openai`` SDK behind an ``asyncio.Semaphore(CONCURRENCY)``: no limiter, cache, retries or
+    progress bar. A reference for how close the engine gets to what the SDK alone allows on this machine."""
+    import openai
+
+    async def drive() -> list[str | None]:
+        client = openai.AsyncOpenAI(
+            base_url=base_url, api_key=API_KEY, max_retries=0, timeout=REQUEST_TIMEOUT
+        )
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(item: Mapping[str, str]) -> str | None:
+            async with gate:
+                try:
+                    completion = await client.chat.completions.create(**request_body(item))
+                except openai.OpenAIError:
+                    return None
+                return completion.choices[0].message.content
+
+        try:
+            return await asyncio.gather(*(one(item) for item in items))
+        finally:
+            await client.close()
+
+    load_before = os.getloadavg()[0]
+    started, cpu_started = time.monotonic(), time.process_time()
+    texts = asyncio.run(drive())
+    wall = time.monotonic() - started
+    extra = {
+        "client_cpu_s": time.process_time() - cpu_started,
+        "load_1min": [load_before, os.getloadavg()[0]],
+    }
+    records = [
+        {"id": item["id"], "text": text, "usable": reply_is_usable(text)}
+        for item, text in zip(items, texts, strict=True)
+    ]
+    return EngineRun(
+        "openai SDK + Semaphore (reference)", case, len(items), wall, records, notes="no retries", extra=extra
+    )
 
 
 def run_distilabel(
@@ -324,6 +373,8 @@ def run_distilabel(
         str(work / "cache"),
     ]
     log_path = work / "distilabel.log"
+    load_before = os.getloadavg()[0]
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     with log_path.open("w") as log_file:
         # its own session, so the pipeline's worker processes can be stopped together
@@ -348,6 +399,12 @@ def run_distilabel(
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
     wall = time.monotonic() - started
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # the runner and the pipeline's worker processes, all waited for by now
+    client_cpu = (children_after.ru_utime + children_after.ru_stime) - (
+        children_before.ru_utime + children_before.ru_stime
+    )
+    extra = {"client_cpu_s": client_cpu, "load_1min": [load_before, os.getloadavg()[0]]}
     records = None
     version = "distilabel"
     if not stopped:
@@ -365,7 +422,9 @@ def run_distilabel(
         ]
     shutil.rmtree(work, ignore_errors=True)
     label = f"{version} TextGeneration" if version != "distilabel" else _distilabel_label()
-    return EngineRun(label, case, len(items), wall, records, notes=f"input_batch_size={CONCURRENCY}")
+    return EngineRun(
+        label, case, len(items), wall, records, notes=f"input_batch_size={CONCURRENCY}", extra=extra
+    )
 
 
 def _distilabel_label() -> str:
@@ -407,12 +466,17 @@ def run_generator(base_url: str, figures: Any, *, case: str) -> EngineRun:
         max_retries=MAX_RETRIES,
         cache_dir=cache_dir,
     )
-    started = time.monotonic()
+    load_before = os.getloadavg()[0]
+    started, cpu_started = time.monotonic(), time.process_time()
     try:
         candidates = generator.generate(figures)
     finally:
         shutil.rmtree(cache_dir, ignore_errors=True)
     wall = time.monotonic() - started
+    extra = {
+        "client_cpu_s": time.process_time() - cpu_started,
+        "load_1min": [load_before, os.getloadavg()[0]],
+    }
     records = []
     for row in candidates:
         ok = row.get("status") == "ok"
@@ -424,7 +488,13 @@ def run_generator(base_url: str, figures: Any, *, case: str) -> EngineRun:
             }
         )
     return EngineRun(
-        "biomed_vital GPT4VGenerator", case, len(figures), wall, records, notes="images + parsing"
+        "biomed_vital GPT4VGenerator",
+        case,
+        len(figures),
+        wall,
+        records,
+        notes="images + parsing",
+        extra=extra,
     )
 
 
@@ -506,6 +576,8 @@ def summarise(
         usable_rps = summary["usable_rows"] / makespan if makespan > 0 else float("nan")
         summary["usable_rps"] = usable_rps
     summary.update(run.extra)
+    if "client_cpu_s" in summary:
+        summary["client_cpu_ms_per_request"] = 1000 * summary["client_cpu_s"] / len(log)
     return summary
 
 
@@ -529,11 +601,13 @@ def case_latency(settings: CaseSettings, captions: Sequence[str], with_distilabe
     server = start_server(latency=model, seed=1)
     summaries = []
     try:
-        engines = [("biomed_vital", None)] + ([("distilabel", None)] if with_distilabel else [])
-        for name, _ in engines:
+        engines = ["biomed_vital", "sdk"] + (["distilabel"] if with_distilabel else [])
+        for name in engines:
             server.reset()
             if name == "biomed_vital":
                 run = run_engine(server.base_url, items, case="latency")
+            elif name == "sdk":
+                run = run_sdk_floor(server.base_url, items, case="latency")
             else:
                 run = run_distilabel(server.base_url, items, case="latency", server=server)
             run.log = server.request_log()
@@ -687,6 +761,7 @@ class _AnonymousRssSampler:
 
         self.interval = interval
         self.peak_kib = self._read()
+        self.samples: list[tuple[float, int]] = [(time.monotonic(), self.peak_kib)]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -696,7 +771,9 @@ class _AnonymousRssSampler:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            self.peak_kib = max(self.peak_kib, self._read())
+            value = self._read()
+            self.samples.append((time.monotonic(), value))
+            self.peak_kib = max(self.peak_kib, value)
 
     def __enter__(self) -> _AnonymousRssSampler:
         self._thread.start()
@@ -753,9 +830,26 @@ def memory_worker(dataset_dir: Path, base_url: str, out: Path) -> None:
         "input_dataset_mib": figures.data.nbytes / 2**20,
         "output_dataset_mib": candidates.data.nbytes / 2**20,
         "output_added_columns_mib": output_added_bytes / 2**20,
+        "output_in_memory": not candidates.cache_files,
+        "anonymous_rss_samples": anonymous.samples,
         "seconds": elapsed,
     }
     out.write_text(json.dumps(result))
+
+
+def _anonymous_peaks_by_phase(samples: Sequence[Sequence[float]], log: Sequence[Mapping[str, Any]]) -> dict:
+    """Peak anonymous RSS before the first request (planning), while requests ran, and after the last
+    answer (building the output), from the worker's samples and the server's log (one monotonic clock)."""
+    first_arrival = min(e["arrival"] for e in log)
+    last_finish = max(e["finish"] or e["arrival"] for e in log)
+    phases = {"planning": [], "requests": [], "output": []}
+    for moment, kib in samples:
+        phase = "planning" if moment < first_arrival else "requests" if moment <= last_finish else "output"
+        phases[phase].append(kib)
+    return {
+        f"peak_anonymous_{name}_mib": max(values) / 1024 if values else None
+        for name, values in phases.items()
+    }
 
 
 def case_memory(settings: CaseSettings) -> list[dict]:
@@ -781,6 +875,9 @@ def case_memory(settings: CaseSettings) -> list[dict]:
                 if completed.returncode != 0 or not out.exists():
                     raise RuntimeError(f"memory worker for {rows} rows failed (exit {completed.returncode})")
                 summary = json.loads(out.read_text())
+            summary.update(
+                _anonymous_peaks_by_phase(summary.pop("anonymous_rss_samples"), server.request_log())
+            )
             server.reset()
             summaries.append(summary)
             print(
@@ -832,8 +929,8 @@ def markdown_report(results: Mapping[str, Any]) -> str:
         f"max_tokens {MAX_TOKENS}.",
         "",
         "| case | engine | notes | requests | req/s | fraction of ideal | fraction of rate limit | "
-        "429 share | rows lost or blank | unusable kept as valid | wall s |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "429 share | rows lost or blank | unusable kept as valid | wall s | client CPU ms/request | load (1 min) |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for summary in results.get("latency", []) + results.get("rate", []) + results.get("faults", []):
         rate_case = summary["case"] == "rate"
@@ -841,7 +938,8 @@ def markdown_report(results: Mapping[str, Any]) -> str:
         lost = summary.get("rows_lost_or_blank")
         unusable = summary.get("unusable_accepted")
         lines.append(
-            "| {case} | {engine} | {notes} | {requests} | {rps} | {ideal} | {limit} | {r429} | {lost} | {bad} | {wall} |".format(
+            "| {case} | {engine} | {notes} | {requests} | {rps} | {ideal} | {limit} | {r429} | {lost} | {bad} | {wall} "
+            "| {cpu} | {load} |".format(
                 case=summary["case"],
                 engine=summary["engine"],
                 notes=summary.get("notes", ""),
@@ -853,6 +951,8 @@ def markdown_report(results: Mapping[str, Any]) -> str:
                 lost="n/a (stopped)" if lost is None else f"{lost} ({lost / summary['items']:.1%})",
                 bad="n/a" if unusable is None else f"{unusable} ({unusable / summary['items']:.1%})",
                 wall=_fmt(summary["wall_seconds"], ".1f"),
+                cpu=_fmt(summary.get("client_cpu_ms_per_request"), ".2f"),
+                load=" -> ".join(f"{x:.1f}" for x in summary.get("load_1min", [])) or "n/a",
             )
         )
     lines += [
@@ -862,7 +962,9 @@ def markdown_report(results: Mapping[str, Any]) -> str:
         "by concurrency / mean realised latency of that engine's 200 answers; *fraction of rate limit* "
         "counts requests answered 200 that arrived within the window from the engine's first request, "
         "over the limit times the window; *429 share* is over all requests (rate case: in the window); "
-        "*unusable kept as valid* are output rows with malformed or truncated content.",
+        "*unusable kept as valid* are output rows with malformed or truncated content; *client CPU* is the "
+        "CPU time of the client process(es) (distilabel: the runner and its pipeline workers) per request "
+        "the server saw; *load* is the 1-minute load average before -> after that engine's run.",
     ]
     latency = results.get("latency", [])
     if latency:
@@ -893,14 +995,18 @@ def markdown_report(results: Mapping[str, Any]) -> str:
             "/proc/self/status) leaves those out:",
             "",
             "| rows | requests | peak RSS MiB | peak anonymous RSS MiB | RSS after imports MiB | input Dataset MiB | "
-            "output Dataset MiB | of which generated columns MiB | s |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "output Dataset MiB | of which generated columns MiB | output in memory | "
+            "peak anonymous RSS minus output MiB | peak anonymous MiB: planning / requests / building output | s |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---:|",
         ]
         for m in memory:
             lines.append(
                 f"| {m['rows']} | {m['requests_sent']} | {m['peak_rss_mib']:.0f} | {m['peak_anonymous_rss_mib']:.0f} | "
                 f"{m['rss_after_imports_mib']:.0f} | {m['input_dataset_mib']:.1f} | {m['output_dataset_mib']:.1f} | "
-                f"{m['output_added_columns_mib']:.1f} | {m['seconds']:.1f} |"
+                f"{m['output_added_columns_mib']:.1f} | {'yes' if m.get('output_in_memory') else 'no'} | "
+                f"{m['peak_anonymous_rss_mib'] - m['output_dataset_mib']:.0f} | "
+                f"{_fmt(m.get('peak_anonymous_planning_mib'), '.0f')} / {_fmt(m.get('peak_anonymous_requests_mib'), '.0f')}"
+                f" / {_fmt(m.get('peak_anonymous_output_mib'), '.0f')} | {m['seconds']:.1f} |"
             )
         if len(memory) >= 2:
             small, large = memory[0], memory[-1]
@@ -927,6 +1033,8 @@ def plot(results: Mapping[str, Any], path: Path) -> None:
     colors = {"biomed_vital": "#1f77b4", "distilabel": "#ff7f0e"}
 
     def color(engine: str) -> str:
+        if engine.startswith("openai SDK"):
+            return "#7f7f7f"
         return colors["distilabel"] if engine.startswith("distilabel") else colors["biomed_vital"]
 
     def label(s: Mapping[str, Any]) -> str:
@@ -1081,6 +1189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "settings": settings.__dict__,
         "quick": args.quick,
     }
+    stem = "generation-quick" if args.quick else "generation"
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    partial = args.out_dir / f"{stem}.partial.json"
     captions = demo_captions()
     started = time.monotonic()
     for case in cases:
@@ -1093,17 +1204,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["faults"] = case_faults(settings, captions, with_distilabel)
         elif case == "memory":
             results["memory"] = case_memory(settings)
+        # a later case that fails must not lose the numbers of the earlier ones
+        partial.write_text(json.dumps(_json_ready(results), indent=1), encoding="utf-8")
     results["environment"]["uptime_after"] = _uptime()
     results["environment"]["suite_seconds"] = round(time.monotonic() - started, 1)
 
-    stem = "generation-quick" if args.quick else "generation"
-    args.out_dir.mkdir(parents=True, exist_ok=True)
     report = markdown_report(results)
     (args.out_dir / f"{stem}.md").write_text(
         report.replace("generation.png", f"{stem}.png", 1), encoding="utf-8"
     )
     (args.out_dir / f"{stem}.json").write_text(json.dumps(_json_ready(results), indent=1), encoding="utf-8")
     plot(results, args.out_dir / f"{stem}.png")
+    partial.unlink(missing_ok=True)
     print(report)
     print(
         f"suite took {results['environment']['suite_seconds']:.0f} s; wrote {args.out_dir}/{stem}.md, .json, .png"
