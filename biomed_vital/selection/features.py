@@ -199,7 +199,7 @@ def compute_features(
         fingerprint.update(features.tobytes())
         fingerprint.update(positions.tobytes())
 
-    def add_features(_batch: dict, indices: list[int]) -> dict[str, np.ndarray]:
+    def add_features(indices: list[int]) -> dict[str, np.ndarray]:
         return {name: features[positions[indices]] for name, (features, positions) in new_columns.items()}
 
     return dataset.map(

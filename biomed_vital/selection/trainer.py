@@ -192,7 +192,10 @@ class SelectorCollator:
             batch["margin"] = torch.tensor([float(e["margin"]) for e in examples], dtype=torch.float32)
 
         batch["pair_source"] = torch.tensor([_SOURCE_CODES.get(e.get("source"), -1) for e in examples])
-        batch["pair_group"] = torch.tensor([_stable_hash(e.get("figure_id", "")) for e in examples])
+        # Ranking metrics compare the answers given to one question about one figure.
+        batch["pair_group"] = torch.tensor(
+            [_stable_hash(f"{e.get('figure_id', '')}\x1f{e.get('question') or ''}") for e in examples]
+        )
         key_column = "text_features" if "chosen_text_features" in first else "ids"
         batch["pair_chosen_key"] = torch.tensor([_stable_hash(e[f"chosen_{key_column}"]) for e in examples])
         batch["pair_rejected_key"] = torch.tensor(
@@ -325,6 +328,7 @@ class SelectorTrainer(RewardTrainer):
                 "margin",
                 "source",
                 "figure_id",
+                "question",
             ]
 
     # ------------------------------------------------------------------ loss

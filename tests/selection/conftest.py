@@ -23,6 +23,17 @@ DOMAINS = ("chest_xray", "mri", "ct_scan", "histology", "gross")
 STAND_IN_SIZE = 32  # tiny models read 32x32 images; shrinking once keeps PNG decoding out of the timings
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models gain nothing from intra-op threads; on a shared 2-core machine extra threads only wait."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def _domain(flags: dict) -> str:
     return next((name for name in DOMAINS if flags.get(name)), "other")
 

@@ -13,17 +13,6 @@ pytestmark = pytest.mark.slow
 MAX_TOKENS = 64  # left truncation keeps the end of the question and the answer
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny models gain nothing from intra-op threads; on a shared machine extra threads only wait.
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _split_by_figure(records, seed, held_out=12):
     order = np.random.default_rng(seed).permutation(len(records))
     test = {int(i) for i in order[:held_out]}

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from PIL import Image
+from transformers import AutoProcessor
+
+import biomed_vital  # noqa: F401  (registers the selector with the Auto classes)
+from biomed_vital.selection import SelectorProcessor
+from biomed_vital.testing import build_tiny_tokenizer, tiny_selector
+
+
+def test_processor_saves_and_reloads_with_auto_processor(tmp_path):
+    _, processor = tiny_selector("clip")
+    processor.save_pretrained(tmp_path)
+    for reloaded in (AutoProcessor.from_pretrained(tmp_path), SelectorProcessor.from_pretrained(tmp_path)):
+        assert type(reloaded) is SelectorProcessor
+        assert type(reloaded.image_processor).__name__ == "CLIPImageProcessorPil"
+        images = [Image.new("L", (50, 40), 128), Image.new("RGBA", (20, 30))]
+        texts = ["Caption: one.", "Question: two?"]
+        expected, got = processor(images=images, text=texts), reloaded(images=images, text=texts)
+        assert expected.keys() == got.keys()
+        for key in expected:
+            assert (expected[key] == got[key]).all()
+
+
+def test_grayscale_and_rgba_images_become_three_channels():
+    _, processor = tiny_selector()
+    batch = processor.preprocess_images([Image.new("L", (64, 64)), Image.new("RGBA", (10, 12))])
+    assert tuple(batch["pixel_values"].shape) == (2, 3, 32, 32)
+
+
+def test_left_truncation_keeps_the_answer():
+    tokenizer = build_tiny_tokenizer(model_max_length=16)
+    tokenizer.truncation_side = "left"
+    _, processor = tiny_selector(tokenizer=tokenizer)
+    text = "Caption: " + "a long caption sentence " * 20 + "\nAnswer: the end."
+    ids = processor.tokenize([text])["input_ids"][0]
+    assert len(ids) == 16
+    assert tokenizer.decode(ids, skip_special_tokens=True).endswith("the end.")

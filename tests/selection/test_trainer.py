@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+import pytest
+import torch
+from trl import RewardConfig, RewardTrainer
+
+from biomed_vital.selection import SelectorCollator, SelectorTrainer, SelectorTrainingConfig, compute_features
+from biomed_vital.testing import tiny_selector
+
+
+def _config(tmp_path, **overrides):
+    values = dict(
+        max_steps=6,
+        per_device_train_batch_size=8,
+        learning_rate=3e-3,
+        logging_steps=3,
+        save_strategy="no",
+        report_to="none",
+        use_cpu=True,
+        seed=0,
+        disable_tqdm=True,
+    )
+    values.update(overrides)
+    return SelectorTrainingConfig(str(tmp_path / "run"), **values)
+
+
+def test_defaults_are_resolved_for_a_cpu_machine(tmp_path):
+    args = SelectorTrainingConfig(str(tmp_path), use_cpu=True, report_to="none")
+    assert args.bf16 is False and args.gradient_checkpointing is False
+    assert args.loss_type == "logistic" and args.margin == 0.0
+    assert SelectorTrainingConfig(str(tmp_path), use_cpu=True, loss_type="hinge").margin == 1.0
+    explicit = SelectorTrainingConfig(str(tmp_path), use_cpu=True, gradient_checkpointing=True)
+    assert explicit.gradient_checkpointing is True
+
+
+def test_config_rejects_unknown_loss_and_bad_clinician_weight(tmp_path):
+    with pytest.raises(ValueError, match="loss_type"):
+        SelectorTrainingConfig(str(tmp_path), use_cpu=True, loss_type="square")
+    with pytest.raises(ValueError, match="clinician_weight"):
+        SelectorTrainingConfig(str(tmp_path), use_cpu=True, clinician_weight=0.0)
+
+
+def test_trainer_is_a_reward_trainer_and_requires_its_config(tmp_path, small_pairs):
+    model, processor = tiny_selector()
+    assert issubclass(SelectorTrainer, RewardTrainer)
+    with pytest.raises(TypeError, match="SelectorTrainingConfig"):
+        SelectorTrainer(
+            model,
+            RewardConfig(str(tmp_path), use_cpu=True, bf16=False),
+            train_dataset=small_pairs,
+            processing_class=processor,
+        )
+    with pytest.raises(ValueError, match="processing_class"):
+        SelectorTrainer(model, _config(tmp_path), train_dataset=small_pairs)
+
+
+def test_missing_columns_are_named(tmp_path, small_pairs):
+    model, processor = tiny_selector()
+    with pytest.raises(ValueError, match="rejected_text"):
+        SelectorTrainer(
+            model,
+            _config(tmp_path),
+            train_dataset=small_pairs.remove_columns("rejected_text"),
+            processing_class=processor,
+        )
+
+
+def test_collator_puts_chosen_first_and_applies_the_clinician_weight(small_pairs):
+    _, processor = tiny_selector()
+    collator = SelectorCollator(processor, clinician_weight=50.0)
+    rows = [dict(small_pairs[i], chosen_ids=[1, 5, 6], rejected_ids=[1, 7]) for i in range(4)]
+    batch = collator(rows)
+    assert batch["input_ids"].shape[0] == 8 and batch["pixel_values"].shape[0] == 8
+    assert batch["input_ids"][0, :3].tolist() == [1, 5, 6] and batch["input_ids"][4, :2].tolist() == [1, 7]
+    expected = [50.0 if row["source"] == "clinician" else row["weight"] for row in rows]
+    assert batch["weight"].tolist() == expected
+
+
+def test_training_lowers_the_loss_and_evaluation_reports_selector_metrics(tmp_path, small_pairs):
+    model, processor = tiny_selector()
+    trainer = SelectorTrainer(
+        model,
+        _config(tmp_path, max_steps=12, eval_strategy="steps", eval_steps=6),
+        train_dataset=small_pairs,
+        eval_dataset=small_pairs,
+        processing_class=processor,
+    )
+    before = trainer.evaluate()["eval_loss"]
+    trainer.train()
+    model.eval()
+    metrics = trainer.evaluate()
+    assert not model.training, "evaluate() must restore the mode the model was in"
+    assert metrics["eval_loss"] < before
+    for key in (
+        "eval_pairwise_accuracy",
+        "eval_judge_accuracy",
+        "eval_clinician_alignment",
+        "eval_roc_auc",
+        "eval_clinician_mean_rank",
+        "eval_clinician_map",
+    ):
+        assert key in metrics, key
+    assert metrics["eval_num_pairs"] == len(small_pairs)
+    logged = [entry for entry in trainer.state.log_history if "loss" in entry]
+    assert logged and {"accuracy", "margin", "mean_reward"} <= logged[0].keys()
+
+
+def test_evaluation_during_training_leaves_the_model_training(tmp_path, small_pairs):
+    model, processor = tiny_selector()
+    modes = []
+
+    trainer = SelectorTrainer(
+        model,
+        _config(tmp_path, max_steps=4, eval_strategy="steps", eval_steps=2),
+        train_dataset=small_pairs,
+        eval_dataset=small_pairs,
+        processing_class=processor,
+    )
+    original = trainer.evaluate
+
+    def evaluate_and_record(*args, **kwargs):
+        result = original(*args, **kwargs)
+        modes.append(model.training)
+        return result
+
+    trainer.evaluate = evaluate_and_record
+    trainer.train()
+    assert modes and all(modes)
+
+
+def test_hinge_loss_trains(tmp_path, small_pairs):
+    model, processor = tiny_selector()
+    trainer = SelectorTrainer(
+        model, _config(tmp_path, loss_type="hinge"), train_dataset=small_pairs, processing_class=processor
+    )
+    trainer.train()
+    assert all(torch.isfinite(torch.tensor(e["loss"])) for e in trainer.state.log_history if "loss" in e)
+
+
+def test_cached_features_train_only_the_head(tmp_path, small_pairs):
+    model, processor = tiny_selector(freeze_vision=True, freeze_text=True)
+    encoders = {
+        k: v.clone() for k, v in model.state_dict().items() if k.startswith(("vision_model", "text_model"))
+    }
+    head = model.score_head[-1].weight.clone()
+    cached = compute_features(small_pairs, model, processor, batch_size=16, num_workers=0)
+    trainer = SelectorTrainer(model, _config(tmp_path), train_dataset=cached, processing_class=processor)
+    trainer.train()
+    assert not torch.equal(head, model.score_head[-1].weight)
+    for name, tensor in encoders.items():
+        assert torch.equal(tensor, model.state_dict()[name]), name
+
+
+def test_saved_model_reloads_with_auto_model_and_gives_identical_scores(tmp_path, small_pairs):
+    model, processor = tiny_selector()
+    trainer = SelectorTrainer(model, _config(tmp_path), train_dataset=small_pairs, processing_class=processor)
+    trainer.train()
+    trainer.save_model(str(tmp_path / "final"))
+    model.eval()
+    batch = processor(
+        images=[small_pairs[i]["chosen_image"] for i in range(4)],
+        text=[small_pairs[i]["chosen_text"] for i in range(4)],
+    )
+    with torch.no_grad():
+        expected = model(**batch).logits
+    # The subprocess tests in test_auto_registration.py show this works after a bare `import biomed_vital`.
+    from transformers import AutoModel, AutoProcessor
+
+    reloaded = AutoModel.from_pretrained(tmp_path / "final").eval()
+    reloaded_processor = AutoProcessor.from_pretrained(tmp_path / "final")
+    assert type(reloaded).__name__ == "SelectorModel"
+    assert type(reloaded_processor).__name__ == "SelectorProcessor"
+    reloaded_batch = reloaded_processor(
+        images=[small_pairs[i]["chosen_image"] for i in range(4)],
+        text=[small_pairs[i]["chosen_text"] for i in range(4)],
+    )
+    with torch.no_grad():
+        scores = reloaded(**reloaded_batch).logits
+    assert (scores - expected).abs().max().item() <= 1e-6
