@@ -68,7 +68,7 @@ class RowBatches:
 
     def __init__(self, dataset: Dataset, indices: Sequence[int], transform: Callable[[dict, list[int]], Any]):
         self.dataset = dataset
-        self.indices = list(indices)
+        self.indices = [int(index) for index in indices]
         self.transform = transform
 
     def __len__(self) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from datasets import Dataset
+from datasets import Dataset, concatenate_datasets
 from tqdm.auto import tqdm
 
 from biomed_vital.selection._rows import decode_image, identity_collate, image_key, iter_column, undecoded
@@ -199,18 +199,30 @@ def compute_features(
         fingerprint.update(features.tobytes())
         fingerprint.update(positions.tobytes())
 
-    def add_features(indices: list[int]) -> dict[str, np.ndarray]:
-        return {name: features[positions[indices]] for name, (features, positions) in new_columns.items()}
+    def add_features(rows: list[int]) -> dict[str, np.ndarray]:
+        rows = np.asarray(rows)
+        return {name: features[positions[rows]] for name, (features, positions) in new_columns.items()}
 
-    return dataset.map(
+    # Only the new columns are written (next to the dataset's own cache files when it has some), then joined
+    # side by side: the images and texts of the dataset are neither decoded nor copied.
+    row_numbers = Dataset.from_dict({"__row__": np.arange(len(dataset))})
+    cache_file_name = None
+    if dataset.cache_files:
+        folder = os.path.dirname(dataset.cache_files[0]["filename"])
+        cache_file_name = os.path.join(folder, f"selector-features-{fingerprint.hexdigest()}.arrow")
+    feature_table = row_numbers.map(
         add_features,
-        with_indices=True,
         batched=True,
         batch_size=1000,
-        input_columns=[],
+        input_columns=["__row__"],
+        remove_columns=["__row__"],
         new_fingerprint=fingerprint.hexdigest(),
+        cache_file_name=cache_file_name,
         desc="Adding cached features",
     )
+    if dataset._indices is not None:
+        dataset = dataset.flatten_indices()
+    return concatenate_datasets([dataset, feature_table], axis=1)
 
 
 __all__ = ["compute_features"]

@@ -106,6 +106,7 @@ def _write_report(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     names = sorted(set(modalities.tolist()))
     per_modality = {}
@@ -138,6 +139,7 @@ def _write_report(
                 axis.legend(fontsize=8)
             axis.set_title(f"{name}: kept {per_modality[name]['kept']} of {per_modality[name]['candidates']}")
             axis.set_xlabel("selector score")
+            axis.xaxis.set_major_locator(MaxNLocator(nbins=4))
             axis.set_ylabel("candidates")
         for axis in list(axes.flat)[len(names) :]:
             axis.set_visible(False)

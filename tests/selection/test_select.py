@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from biomed_vital.preferences import format_selector_conversation, format_selector_text, qa_pairs
+from biomed_vital.selection import select
+from biomed_vital.testing import tiny_selector
+
+
+@pytest.fixture(scope="module")
+def selector():
+    model, processor = tiny_selector(head_dropout=0.0)
+    return model, processor
+
+
+def _direct_scores(model, processor, row, score_by="qa_mean"):
+    if score_by == "qa_mean":
+        texts = [
+            format_selector_text(row["caption"], row["mentions"], q, a) for q, a in qa_pairs(row["messages"])
+        ]
+    else:
+        texts = [format_selector_conversation(row["caption"], row["mentions"], row["messages"])]
+    batch = processor(images=[row["image"]] * len(texts), text=texts)
+    with torch.no_grad():
+        return model(**batch).logits.squeeze(-1).mean().item()
+
+
+def test_scores_are_the_mean_over_question_answer_pairs(selector, candidates):
+    model, processor = selector
+    model.eval()
+    scored = select(candidates, model, processor, batch_size=4, num_workers=0)
+    assert "selector_score" in scored.column_names
+    by_id = {row["candidate_id"]: row["selector_score"] for row in scored}
+    for index in (0, 5):
+        row = candidates[index]
+        assert by_id[row["candidate_id"]] == pytest.approx(_direct_scores(model, processor, row), abs=1e-5)
+
+
+def test_whole_conversation_scoring(selector, candidates):
+    model, processor = selector
+    model.eval()
+    scored = select(candidates, model, processor, batch_size=4, num_workers=0, score_by="conversation")
+    row = candidates[0]
+    expected = _direct_scores(model, processor, row, "conversation")
+    assert scored.filter(lambda r: r["candidate_id"] == row["candidate_id"])[0][
+        "selector_score"
+    ] == pytest.approx(expected, abs=1e-5)
+
+
+def test_failed_rows_are_never_kept_and_the_model_mode_is_restored(selector, candidates):
+    model, processor = selector
+    model.train()
+    scored = select(candidates, model, processor, batch_size=4, num_workers=0)
+    assert model.training
+    assert "cand-3" not in scored["candidate_id"]  # status == "error"
+    assert len(scored) == len(candidates) - 1
+    assert all(score is not None for score in scored["selector_score"])
+
+
+def test_top_fraction_per_modality_and_report(selector, candidates, tmp_path):
+    model, processor = selector
+    selected = select(
+        candidates,
+        model,
+        processor,
+        top_fraction=0.5,
+        per_modality=True,
+        batch_size=4,
+        num_workers=1,
+        output_dir=tmp_path,
+    )
+    summary = json.loads((tmp_path / "selection_summary.json").read_text())
+    assert (tmp_path / "score_histogram.png").stat().st_size > 0
+    scores = np.load(tmp_path / "scores.npy")
+    assert scores.shape == (len(candidates),) and np.isnan(scores[3])
+
+    ok = candidates.filter(lambda row: row["status"] == "ok")
+    for modality, counts in summary["per_modality"].items():
+        available = sum(1 for m in ok["modality"] if m == modality)
+        assert counts["kept"] == int(np.ceil(0.5 * available))
+        kept_scores = [
+            s for s, m in zip(selected["selector_score"], selected["modality"], strict=True) if m == modality
+        ]
+        assert min(kept_scores) >= summary["cutoffs"][modality] - 1e-9
+    assert summary["kept"] == len(selected)
+    assert summary["not_ok_status"] == 1
+    # kept rows keep their original order
+    order = [candidates["candidate_id"].index(c) for c in selected["candidate_id"]]
+    assert order == sorted(order)
+
+
+def test_threshold_and_workers_agree_with_inline_scoring(selector, candidates):
+    model, processor = selector
+    inline = select(candidates, model, processor, batch_size=5, num_workers=0)
+    with_workers = select(candidates, model, processor, batch_size=3, num_workers=2)
+    np.testing.assert_allclose(inline["selector_score"], with_workers["selector_score"], atol=1e-6)
+    cut = float(np.median(inline["selector_score"]))
+    above = select(candidates, model, processor, threshold=cut, batch_size=4, num_workers=0)
+    assert len(above) == sum(score >= cut for score in inline["selector_score"])
+
+
+def test_a_broken_image_is_reported_and_not_kept(selector, candidates, tmp_path):
+    model, processor = selector
+    from datasets import Image
+
+    raw = candidates.cast_column("image", Image(decode=False))
+    broken = raw.map(
+        lambda row, index: {
+            "image": {"bytes": b"not an image", "path": None} if index == 1 else row["image"]
+        },
+        with_indices=True,
+    ).cast_column("image", Image())
+    selected = select(broken, model, processor, batch_size=4, num_workers=0, output_dir=tmp_path)
+    summary = json.loads((tmp_path / "selection_summary.json").read_text())
+    assert summary["failed"] == 1 and summary["first_failures"][0]["row"] == 1
+    assert "cand-1" not in selected["candidate_id"]
+    assert len(selected) == len(candidates) - 2
+
+
+def test_missing_columns_and_bad_fraction_raise(selector, candidates):
+    model, processor = selector
+    with pytest.raises(ValueError, match="messages"):
+        select(candidates.remove_columns("messages"), model, processor)
+    with pytest.raises(ValueError, match="top_fraction"):
+        select(candidates, model, processor, top_fraction=1.5)
+    with pytest.raises(ValueError, match="modality"):
+        select(candidates.remove_columns("modality"), model, processor, per_modality=True)
