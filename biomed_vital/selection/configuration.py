@@ -31,6 +31,8 @@ class SelectorConfig(PreTrainedConfig):
         vision_pooling / text_pooling: `auto` (the encoder's `pooler_output` when it has one, else the first
             token), `pooler`, `cls` (first token) or `mean` (mask-aware mean over tokens).
         freeze_vision / freeze_text: keep the encoder weights fixed during training.
+        encoder_sources: the Hub ids the encoders were loaded from (`from_encoders` fills it); model cards
+            list them as base models.
 
     Example:
         >>> from transformers import BertConfig, ViTConfig
@@ -62,6 +64,7 @@ class SelectorConfig(PreTrainedConfig):
     text_pooling: str = "cls"
     freeze_vision: bool = False
     freeze_text: bool = False
+    encoder_sources: list[str] | None = None
 
     def __post_init__(self, **kwargs):
         # A reward model outputs one scalar; RewardTrainer refuses anything else.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -106,12 +107,106 @@ class SelectorModel(PreTrainedModel):
         vision = vision_class.from_pretrained(vision_name_or_path, config=vision_config, **load_kwargs)
         text = text_class.from_pretrained(text_name_or_path, config=text_config, **load_kwargs)
 
+        # Local folders are not useful on a model card; Hub ids are.
+        sources = [str(p) for p in (vision_name_or_path, text_name_or_path) if not os.path.isdir(str(p))]
+        head_kwargs.setdefault("encoder_sources", sources or None)
         config = SelectorConfig(vision_config=vision.config, text_config=text.config, **head_kwargs)
         model = cls(config)
         # Copy weights (rather than adopt the modules) so the selector owns plain encoders of its own class.
         model.vision_model.load_state_dict(vision.state_dict())
         model.text_model.load_state_dict(text.state_dict())
         return model
+
+    # ------------------------------------------------------------------ Hub
+    def model_card(
+        self,
+        repo_id: str | None = None,
+        *,
+        description: str | None = None,
+        metrics: dict[str, Any] | None = None,
+        training: dict[str, Any] | None = None,
+        datasets: Sequence[str] = (),
+    ):
+        """The selector's model card (`huggingface_hub.ModelCard`): towers, head, usage, metrics, citation.
+
+        Example:
+            >>> card = model.model_card("user/vital-selector", metrics={"eval_clinician_alignment": 0.8})  # doctest: +SKIP
+            >>> card.save("selector/README.md")                                                          # doctest: +SKIP
+        """
+        from biomed_vital.hub import model_card
+
+        config = self.config
+        architecture = {
+            "vision tower": f"{config.vision_config.model_type} (hidden size {config.vision_config.hidden_size})",
+            "text tower": f"{config.text_config.model_type} (hidden size {config.text_config.hidden_size})",
+            "projection_dim": config.projection_dim,
+            "head": f"{config.head_layers} hidden layer(s) of {config.head_hidden_size}",
+            "feature_combination": ", ".join(config.feature_combination),
+            "frozen": ", ".join(
+                n for n, f in (("vision", config.freeze_vision), ("text", config.freeze_text)) if f
+            )
+            or "none",
+        }
+        default_description = (
+            "A BioMed-VITAL selection model: it scores how well a question/answer about a biomedical figure "
+            "agrees with clinician preferences, from the image and the text (caption, mentions, question, "
+            "answer). Use it with `biomed_vital.selection.select` to keep the best generated instruction data."
+        )
+        return model_card(
+            repo_id=repo_id,
+            model_kind="selector",
+            description=description or default_description,
+            base_models=config.encoder_sources or (),
+            datasets=datasets,
+            metrics=metrics,
+            training={**architecture, **(training or {})},
+        )
+
+    def push_to_hub(
+        self,
+        repo_id: str,
+        *,
+        processor: Any = None,
+        description: str | None = None,
+        metrics: dict[str, Any] | None = None,
+        training: dict[str, Any] | None = None,
+        datasets: Sequence[str] = (),
+        commit_message: str = "Upload BioMed-VITAL selector",
+        private: bool | None = None,
+        token: str | None = None,
+        revision: str | None = None,
+        create_pr: bool = False,
+        **kwargs: Any,
+    ):
+        """Upload the weights, config, processor (if given) and a model card in one commit.
+
+        Returns the commit info. Extra keyword arguments go to `save_pretrained`.
+
+        Example:
+            >>> model.push_to_hub("user/vital-selector", processor=processor,        # doctest: +SKIP
+            ...                   metrics=trainer.evaluate(), datasets=["user/vital-preferences"])
+        """
+        import tempfile
+
+        from huggingface_hub import HfApi
+
+        api = HfApi(token=token)
+        repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
+        with tempfile.TemporaryDirectory() as folder:
+            self.save_pretrained(folder, **kwargs)
+            if processor is not None:
+                processor.save_pretrained(folder)
+            card = self.model_card(
+                repo_id, description=description, metrics=metrics, training=training, datasets=datasets
+            )
+            card.save(os.path.join(folder, "README.md"))
+            return api.upload_folder(
+                repo_id=repo_id,
+                folder_path=folder,
+                commit_message=commit_message,
+                revision=revision,
+                create_pr=create_pr,
+            )
 
     def _apply_freezing(self) -> None:
         self.vision_model.requires_grad_(not self.config.freeze_vision)

@@ -142,3 +142,37 @@ def test_from_encoders_takes_the_vision_tower_of_a_clip_checkpoint(tmp_path):
         torch.testing.assert_close(
             model.encode_image(pixel_values), clip.vision_model(pixel_values).pooler_output
         )
+
+
+def test_push_to_hub_uploads_weights_processor_and_card_and_reloads(tmp_path):
+    from transformers import AutoModel, AutoProcessor
+
+    from biomed_vital.testing import FakeHub
+
+    model, processor = tiny_selector(freeze_vision=True)
+    model.eval()
+    batch = _batch(processor)
+    with torch.no_grad():
+        expected = model(**batch).logits
+    with FakeHub() as hub:
+        model.push_to_hub(
+            "user/vital-selector",
+            processor=processor,
+            metrics={"eval_clinician_alignment": 0.75},
+            datasets=["user/vital-preferences"],
+        )
+        files = hub.files("user/vital-selector")
+        card = hub.read_text("user/vital-selector", "README.md")
+        reloaded = AutoModel.from_pretrained("user/vital-selector").eval()
+        reloaded_processor = AutoProcessor.from_pretrained("user/vital-selector")
+    assert {
+        "README.md",
+        "config.json",
+        "model.safetensors",
+        "processor_config.json",
+        "tokenizer.json",
+    } <= set(files)
+    assert "selector" in card and "eval_clinician_alignment" in card and "user/vital-preferences" in card
+    assert "vision" in card  # the frozen tower is listed with the architecture
+    with torch.no_grad():
+        torch.testing.assert_close(reloaded(**_batch(reloaded_processor)).logits, expected)
