@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from transformers import BatchFeature, ProcessorMixin
 
 
@@ -78,14 +79,23 @@ class SelectorProcessor(ProcessorMixin):
         """
         if max_length is None and truncation:
             max_length = self.max_text_length
-        return self.tokenizer(
+        encoded = self.tokenizer(
             text,
             padding=padding,
             truncation=truncation,
             max_length=max_length,
-            return_tensors=return_tensors,
+            return_tensors=None if return_tensors == "pt" and padding else return_tensors,
             **kwargs,
         )
+        if return_tensors == "pt" and padding:
+            # Padded ids are rectangular: one numpy conversion is about twice as fast as the tokenizer's own
+            # tensor conversion, which matters when scoring large pools with a small model.
+            import torch
+
+            return BatchFeature(
+                {key: torch.from_numpy(np.asarray(value, dtype=np.int64)) for key, value in encoded.items()}
+            )
+        return encoded
 
     def preprocess_images(self, images: Any, *, return_tensors: str | None = "pt") -> BatchFeature:
         """Resize/normalise images (PIL, arrays) into `pixel_values`; non-RGB images are converted first.

@@ -46,13 +46,12 @@ class _CandidateBatch:
 
     def __call__(self, rows: dict[str, list], indices: list[int]) -> dict[str, Any]:
         images, texts, owners, kept, errors = [], [], [], [], []
+        missing = [None] * len(indices)
+        captions, mentions = rows.get("caption", missing), rows.get("mentions", missing)
         for position, row in enumerate(indices):
             try:
                 row_texts = _candidate_texts(
-                    rows.get("caption", [None] * len(indices))[position],
-                    rows.get("mentions", [None] * len(indices))[position],
-                    rows["messages"][position],
-                    self.score_by,
+                    captions[position], mentions[position], rows["messages"][position], self.score_by
                 )
                 if not row_texts:
                     raise ValueError("the conversation has no question/answer pair")
