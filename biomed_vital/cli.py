@@ -43,13 +43,9 @@ def _offline_defaults() -> None:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     _offline_defaults()
-    from biomed_vital.data import load_demo_figures, summarize_figures
+    from biomed_vital.demo import run_demo
 
-    figures = load_demo_figures()
-    print(summarize_figures(figures))
-    if args.save_to:
-        figures.save_to_disk(args.save_to)
-        print(f"saved {len(figures)} figures to {args.save_to}")
+    run_demo(args.output_dir, seed=args.seed, show_progress=not args.no_progress)
     return 0
 
 
@@ -83,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="run the pipeline on the built-in demo figures, offline")
-    demo.add_argument("--save-to", default=None, help="also save the demo figures Dataset to this folder")
+    demo.add_argument("--output-dir", default="outputs/demo", help="where every stage's output is saved")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--no-progress", action="store_true", help="no progress bars (for logs)")
     demo.set_defaults(handler=_cmd_demo)
 
     figures = sub.add_parser("figures", help="load figures from a file, folder or Hub id and print a summary")
