@@ -25,6 +25,7 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "compute_features": "biomed_vital.selection.features",
     "select": "biomed_vital.selection.select",
     "register_auto_classes": "biomed_vital.selection._auto_registration",
+    "degraded_answer_pairs": "biomed_vital.selection.sanity",
 }
 
 __all__ = sorted(_LAZY_ATTRIBUTES)
@@ -50,5 +51,6 @@ if TYPE_CHECKING:
     from biomed_vital.selection.metrics import preference_metrics  # noqa: F401
     from biomed_vital.selection.modeling import SelectorModel  # noqa: F401
     from biomed_vital.selection.processing import SelectorProcessor  # noqa: F401
+    from biomed_vital.selection.sanity import degraded_answer_pairs  # noqa: F401
     from biomed_vital.selection.select import select  # noqa: F401
     from biomed_vital.selection.trainer import SelectorCollator, SelectorTrainer, SelectorTrainingConfig  # noqa: F401

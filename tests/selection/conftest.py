@@ -1,9 +1,10 @@
 """Shared data for the selection tests: preference pairs and candidates built from the real fixtures.
 
 Texts come from the 58 clinician demonstrations released with BioMed-VITAL. Their PMC images are not
-available offline, so each record is paired with a real image of the same domain from the fixtures; every
-row carries `image_is_stand_in=True` to say so. Degraded answers are the only constructed text: another
-figure's real answer, a truncated real answer, or a fixed non-answer sentence.
+available offline, so each record is paired with a real image of the same domain from the fixtures (the
+figure and candidate rows carry `image_is_stand_in=True`). Degraded answers, made by
+`degraded_answer_pairs`, are the only constructed text: another figure's real answer, a truncated real
+answer, or a fixed non-answer sentence.
 """
 
 from __future__ import annotations
@@ -11,14 +12,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 from datasets import Dataset, Features, Image, List, Value
 from PIL import Image as PILImage
 
-from biomed_vital.preferences import format_selector_text, qa_pairs
+from biomed_vital.data import conversations_to_messages
+from biomed_vital.selection import degraded_answer_pairs
 
-NON_ANSWER = "I cannot determine that from the image."
 DOMAINS = ("chest_xray", "mri", "ct_scan", "histology", "gross")
 STAND_IN_SIZE = 32  # tiny models read 32x32 images; shrinking once keeps PNG decoding out of the timings
 
@@ -68,61 +68,30 @@ def _record_context(record: dict) -> tuple[str, list[str]]:
     return record.get("fig_caption") or "", [m["tokens"] for m in record.get("in_text_mention") or []]
 
 
-def degraded_pairs(
-    records: list[dict],
-    images: dict[str, str],
-    seed: int,
-    kinds=("other_figure", "truncated", "non_answer"),
-    source: str = "judge",
-    flip: bool = False,
-) -> Dataset:
-    """Pairs whose chosen side is the real answer and the rejected side a degraded one (or flipped).
-
-    Other-figure answers come only from `records`, so a train/test split by figure leaks no answer.
-    """
-    rng = np.random.default_rng(seed)
-    pool = [(r["id"], a) for r in records for _, a in qa_pairs(r["conversations"])]
+def demonstration_figures(records: list[dict], images: dict[str, str]) -> Dataset:
+    """A figures Dataset (with conversations) from demonstration records, each with a stand-in image."""
     rows = []
     for record in records:
         caption, mentions = _record_context(record)
-        image = images.get(_domain(record["domain"]), images["other"])
-        others = [a for figure, a in pool if figure != record["id"]]
-        for question, answer in qa_pairs(record["conversations"]):
-            words = answer.split()
-            degraded = {
-                "other_figure": others[int(rng.integers(len(others)))] if others else NON_ANSWER,
-                "truncated": " ".join(words[: max(2, len(words) // 3)]),
-                "non_answer": NON_ANSWER,
+        rows.append(
+            {
+                "id": str(record["id"]),
+                "image": images.get(_domain(record["domain"]), images["other"]),
+                "caption": caption,
+                "mentions": mentions,
+                "messages": conversations_to_messages(record["conversations"]),
+                "modality": _domain(record["domain"]),
+                "image_is_stand_in": True,
             }
-            good = format_selector_text(caption, mentions, question, answer)
-            for kind in kinds:
-                bad = format_selector_text(caption, mentions, question, degraded[kind])
-                chosen, rejected = (bad, good) if flip else (good, bad)
-                rows.append(
-                    {
-                        "chosen_image": image,
-                        "rejected_image": image,
-                        "chosen_text": chosen,
-                        "rejected_text": rejected,
-                        "weight": 1.0,
-                        "source": source,
-                        "figure_id": str(record["id"]),
-                        "question": question,
-                        "kind": kind,
-                        "image_is_stand_in": True,
-                    }
-                )
+        )
     features = Features(
         {
-            "chosen_image": Image(),
-            "rejected_image": Image(),
-            "chosen_text": Value("string"),
-            "rejected_text": Value("string"),
-            "weight": Value("float64"),
-            "source": Value("string"),
-            "figure_id": Value("string"),
-            "question": Value("string"),
-            "kind": Value("string"),
+            "id": Value("string"),
+            "image": Image(),
+            "caption": Value("string"),
+            "mentions": List(Value("string")),
+            "messages": List({"role": Value("string"), "content": Value("string")}),
+            "modality": Value("string"),
             "image_is_stand_in": Value("bool"),
         }
     )
@@ -131,10 +100,13 @@ def degraded_pairs(
 
 @pytest.fixture(scope="session")
 def make_pairs(stand_in_images):
-    """Builder: `make_pairs(records, seed, kinds=..., source=..., flip=...)` -> preference Dataset."""
+    """Builder: `make_pairs(records, seed, kinds=..., source=..., flip=...)` -> preference Dataset.
+
+    Other-figure answers come only from `records`, so a split by figure leaks no answer.
+    """
 
     def build(records, seed=0, **kwargs):
-        return degraded_pairs(records, stand_in_images, seed, **kwargs)
+        return degraded_answer_pairs(demonstration_figures(records, stand_in_images), seed=seed, **kwargs)
 
     return build
 
@@ -143,6 +115,7 @@ def make_pairs(stand_in_images):
 def small_pairs(demonstrations, make_pairs) -> Dataset:
     """About 60 pairs from 6 records, half clinician, half judge."""
     pairs = make_pairs(demonstrations[:6], seed=0, kinds=("truncated", "non_answer"))
+    assert len(pairs) > 40
     sources = ["clinician" if i % 2 else "judge" for i in range(len(pairs))]
     return pairs.remove_columns("source").add_column("source", sources)
 
