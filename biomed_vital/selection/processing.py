@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +31,26 @@ class SelectorProcessor(ProcessorMixin):
 
     def __init__(self, image_processor: Any = None, tokenizer: Any = None, **kwargs: Any):
         super().__init__(image_processor, tokenizer, **kwargs)
+
+    @classmethod
+    def from_encoders(
+        cls, vision_name_or_path: str | os.PathLike, text_name_or_path: str | os.PathLike, **load_kwargs: Any
+    ) -> SelectorProcessor:
+        """Pair the image processor of a vision checkpoint with the tokenizer of a text checkpoint.
+
+        The counterpart of `SelectorModel.from_encoders`; `load_kwargs` (`revision`, `cache_dir`, ...) go to
+        both `from_pretrained` calls. Without torchvision the PIL image processor is chosen.
+
+        Example:
+            >>> processor = SelectorProcessor.from_encoders(                           # doctest: +SKIP
+            ...     "openai/clip-vit-base-patch16",
+            ...     "microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract-fulltext")
+        """
+        from transformers import AutoImageProcessor, AutoTokenizer
+
+        image_processor = AutoImageProcessor.from_pretrained(vision_name_or_path, **load_kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(text_name_or_path, **load_kwargs)
+        return cls(image_processor=image_processor, tokenizer=tokenizer)
 
     def __call__(
         self,

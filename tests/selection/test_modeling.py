@@ -3,10 +3,18 @@ from __future__ import annotations
 import pytest
 import torch
 from PIL import Image
-from transformers import BertConfig, BertModel, CLIPConfig, CLIPModel, ViTConfig, ViTModel
+from transformers import (
+    BertConfig,
+    BertModel,
+    CLIPConfig,
+    CLIPModel,
+    ViTConfig,
+    ViTImageProcessorPil,
+    ViTModel,
+)
 
-from biomed_vital.selection import SelectorModel
-from biomed_vital.testing import tiny_selector
+from biomed_vital.selection import SelectorModel, SelectorProcessor
+from biomed_vital.testing import build_tiny_tokenizer, tiny_selector
 
 TEXTS = ["Caption: a figure.\nQuestion: what is shown?\nAnswer: two panels.", "Answer: no."]
 
@@ -97,17 +105,23 @@ def test_from_encoders_loads_a_vit_and_a_bert_checkpoint_by_path(tmp_path):
         )
     )
     vit.save_pretrained(tmp_path / "vit")
-    bert = _tiny_bert(tmp_path, 300)
+    ViTImageProcessorPil(size={"height": 32, "width": 32}).save_pretrained(tmp_path / "vit")
+    tokenizer = build_tiny_tokenizer(model_max_length=64)
+    bert = _tiny_bert(tmp_path, len(tokenizer))
+    tokenizer.save_pretrained(tmp_path / "bert")
 
     model = SelectorModel.from_encoders(
         tmp_path / "vit", tmp_path / "bert", projection_dim=8, freeze_vision=True
     )
+    processor = SelectorProcessor.from_encoders(tmp_path / "vit", tmp_path / "bert")
 
     assert model.config.projection_dim == 8 and model.config.freeze_vision
     for name, tensor in vit.state_dict().items():
         torch.testing.assert_close(model.vision_model.state_dict()[name], tensor)
     for name, tensor in bert.state_dict().items():
         torch.testing.assert_close(model.text_model.state_dict()[name], tensor)
+    assert model.config.encoder_sources is None  # local folders are not listed as base models
+    assert model(**_batch(processor)).logits.shape == (2, 1)
 
 
 def test_from_encoders_takes_the_vision_tower_of_a_clip_checkpoint(tmp_path):
