@@ -15,8 +15,9 @@ class SelectorProcessor(ProcessorMixin):
 
     It saves next to the model (`save_pretrained`) and reloads with `SelectorProcessor.from_pretrained` or
     `AutoProcessor.from_pretrained` once `biomed_vital` is imported. Text is truncated to the tokenizer's
-    `model_max_length` unless `max_length` is given; images are converted to RGB first, so grayscale scans and
-    RGBA figures work.
+    `model_max_length` unless `max_length` is given. `truncation_side="left"` (the default) cuts the start of
+    long texts, so the answer, which comes last in the selector layout, always survives; it is saved with the
+    processor. Images are converted to RGB first, so grayscale scans and RGBA figures work.
 
     Example:
         >>> from transformers import ViTImageProcessorPil
@@ -29,8 +30,16 @@ class SelectorProcessor(ProcessorMixin):
         ['attention_mask', 'input_ids', 'pixel_values']
     """
 
-    def __init__(self, image_processor: Any = None, tokenizer: Any = None, **kwargs: Any):
+    def __init__(
+        self, image_processor: Any = None, tokenizer: Any = None, truncation_side: str = "left", **kwargs: Any
+    ):
+        if truncation_side not in ("left", "right"):
+            raise ValueError(f"truncation_side={truncation_side!r}; use 'left' or 'right'.")
+        # Saved in processor_config.json (tokenizers do not save their truncation side).
+        self.truncation_side = truncation_side
         super().__init__(image_processor, tokenizer, **kwargs)
+        if tokenizer is not None:
+            tokenizer.truncation_side = truncation_side
 
     @classmethod
     def from_encoders(
@@ -100,6 +109,7 @@ class SelectorProcessor(ProcessorMixin):
         """
         if max_length is None and truncation:
             max_length = self.max_text_length
+        self.tokenizer.truncation_side = self.truncation_side
         encoded = self.tokenizer(
             text,
             padding=padding,

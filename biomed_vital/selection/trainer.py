@@ -57,8 +57,9 @@ class SelectorTrainingConfig(RewardConfig):
         clinician_weight: if set, every pair whose `source` is `"clinician"` gets this weight (judge pairs keep
             their `weight` column, or 1).
         max_length: tokens per text; longer texts are truncated (default: the tokenizer's limit), never dropped.
-        truncation_side: `"left"` (default) cuts the start of the text (caption, mentions) so the answer, which
-            comes last in the selector layout, is always seen.
+        truncation_side: `"left"` cuts the start of the text (caption, mentions) so the answer, which comes last
+            in the selector layout, is always seen; `"right"` cuts the end. None (default) keeps the processor's
+            setting (`"left"` unless changed), so that training, `compute_features` and `select()` truncate alike.
 
     Example:
         >>> args = SelectorTrainingConfig("selector-run", loss_type="hinge", clinician_weight=10.0,
@@ -91,12 +92,15 @@ class SelectorTrainingConfig(RewardConfig):
         default=None,
         metadata={"help": "Tokens per text (truncated, never dropped); None: the tokenizer's limit."},
     )
-    truncation_side: str = field(default="left", metadata={"help": "'left' keeps the answer; or 'right'."})
+    truncation_side: str | None = field(
+        default=None,
+        metadata={"help": "'left' or 'right' to override the processor's tokenizer; None keeps its setting."},
+    )
 
     def __post_init__(self):
         if self.loss_type not in LOSS_TYPES:
             raise ValueError(f"loss_type={self.loss_type!r} is not supported; use one of {list(LOSS_TYPES)}.")
-        if self.truncation_side not in ("left", "right"):
+        if self.truncation_side not in (None, "left", "right"):
             raise ValueError(f"truncation_side={self.truncation_side!r}; use 'left' or 'right'.")
         if self.clinician_weight is not None and self.clinician_weight <= 0:
             raise ValueError(f"clinician_weight must be > 0; got {self.clinician_weight}.")
@@ -259,7 +263,12 @@ class SelectorTrainer(RewardTrainer):
             register_auto_classes()  # RewardTrainer loads string ids with AutoModelForSequenceClassification
         processor = processing_class
         tokenizer = getattr(processor, "tokenizer", processor)
-        tokenizer.truncation_side = args.truncation_side
+        if args.truncation_side is not None and hasattr(processor, "truncation_side"):
+            processor.truncation_side = args.truncation_side  # saved with the processor, so select() agrees
+        # Training tokenizes with the tokenizer directly: give it the processor's truncation side.
+        tokenizer.truncation_side = (
+            getattr(processor, "truncation_side", None) or args.truncation_side or "left"
+        )
         if data_collator is None:
             data_collator = SelectorCollator(processor, clinician_weight=args.clinician_weight)
         self._eval_pair_records: list[dict[str, torch.Tensor]] = []

@@ -61,3 +61,14 @@ def test_bad_columns_and_missing_texts_raise_with_the_row(small_pairs):
     )
     with pytest.raises(ValueError, match="row 2"):
         compute_features(broken, model, processor, num_workers=0)
+
+
+def test_truncated_texts_keep_their_answers_apart(small_pairs):
+    # Chosen and rejected texts differ only in the answer, which comes last; truncation must keep it.
+    model, processor = tiny_selector(freeze_text=True, max_text_length=24)
+    cached = compute_features(small_pairs, model, processor, num_workers=0, image_columns={})
+    chosen, rejected = (
+        np.asarray(cached["chosen_text_features"]),
+        np.asarray(cached["rejected_text_features"]),
+    )
+    assert (np.abs(chosen - rejected).max(axis=1) > 0).all()

@@ -28,11 +28,16 @@ def test_grayscale_and_rgba_images_become_three_channels():
     assert tuple(batch["pixel_values"].shape) == (2, 3, 32, 32)
 
 
-def test_left_truncation_keeps_the_answer():
+def test_truncation_keeps_the_answer_and_survives_saving(tmp_path):
     tokenizer = build_tiny_tokenizer(model_max_length=16)
-    tokenizer.truncation_side = "left"
-    _, processor = tiny_selector(tokenizer=tokenizer)
+    _, processor = tiny_selector(tokenizer=tokenizer, out_dir=tmp_path)
     text = "Caption: " + "a long caption sentence " * 20 + "\nAnswer: the end."
     ids = processor.tokenize([text])["input_ids"][0]
     assert len(ids) == 16
     assert tokenizer.decode(ids, skip_special_tokens=True).endswith("the end.")
+
+    reloaded = SelectorProcessor.from_pretrained(tmp_path)
+    assert reloaded.truncation_side == "left" and reloaded.tokenizer.truncation_side == "left"
+    processor.truncation_side = "right"
+    processor.save_pretrained(tmp_path / "right")
+    assert SelectorProcessor.from_pretrained(tmp_path / "right").truncation_side == "right"
