@@ -838,9 +838,11 @@ class PreferenceDataset:
                     rows_list.append(row)
                     scores_list.append(float(score))
                     groups_list.append(f"{figures[row]}\x1f{_question_key(question)}")
+            del row_inputs  # the conversations are no longer needed; keeps the peak down at 100k rows
             item_rows = np.array(rows_list, dtype=np.int64)
             item_scores = np.array(scores_list, dtype=np.float64)
             item_groups = np.array(groups_list, dtype=object).astype(str)
+            del rows_list, scores_list, groups_list
         counts["items"] = len(item_rows)
         local_high, local_low, same_group, without_partner = _judge_pair_rows(
             item_groups, item_scores, float(min_gap), pairs_per_item, rng
@@ -862,6 +864,7 @@ class PreferenceDataset:
             chosen_text = [turn_texts[int(i)][0] for i in local_high]
             rejected_text = [turn_texts[int(i)][0] for i in local_low]
             questions = [turn_texts[int(i)][1] for i in local_high]
+            del turn_texts
             same_kind = "judge_same_question"
         chosen_fig = [str(figures[r]) for r in chosen_rows]
         rejected_fig = [str(figures[r]) for r in rejected_rows]
