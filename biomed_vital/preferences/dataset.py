@@ -205,6 +205,10 @@ def _item_texts(
 ) -> dict[int, Any]:
     """Read caption/mentions/messages of the given rows; return row -> selector inputs."""
     present = [c for c in _TEXT_COLUMNS if c in dataset.column_names]
+    if not present:
+        # no caption/mentions/messages at all: the layout still applies, with empty sections
+        empty = format_selector_conversation(None, None, None, max_mentions=max_mentions)
+        return {int(r): empty if whole_conversation else (None, None, None) for r in rows}
     subset = dataset.select_columns(present).select(rows.tolist()) if len(rows) else None
     out: dict[int, Any] = {}
     if subset is None:

@@ -402,3 +402,20 @@ def test_turn_judge_pairs_and_clinician_pairs_share_one_layout(candidates, candi
     assert len(match) == 1
     assert match[0]["chosen_text"] == clinician["chosen_text"]
     assert match[0]["rejected_text"] == clinician["rejected_text"]
+
+
+def test_text_answers_work_on_figures_without_text_columns(candidate_rows):
+    from datasets import Dataset, Image
+
+    figures = Dataset.from_list([{"id": r["id"], "image": r["image"]} for r in candidate_rows[:4:2]])
+    figures = figures.cast_column("image", Image())
+    _, question, orig, swap = _figure(candidate_rows, 0)
+    record = {
+        "figure_id": orig["id"],
+        "question": question,
+        "answer_a": qa_pairs(orig["messages"])[0][1],
+        "answer_b": qa_pairs(swap["messages"])[0][1],
+        "choice": "A",
+    }
+    pair = PreferenceDataset.from_clinician_annotations([record], figures)[0]
+    assert pair["chosen_text"] == format_selector_text("", [], question, record["answer_a"])
