@@ -310,7 +310,7 @@ class SelectorModel(PreTrainedModel):
 
         Example:
             >>> out = model(input_ids=ids, attention_mask=mask, pixel_values=pixels)  # doctest: +SKIP
-            >>> out.logits.shape
+            >>> out.logits.shape                                                       # doctest: +SKIP
             torch.Size([8, 1])
         """
         if image_features is None:
