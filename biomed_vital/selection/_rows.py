@@ -12,6 +12,7 @@ from typing import Any
 
 from datasets import Dataset
 from datasets import Image as ImageFeature
+from torch.utils.data import Dataset as TorchDataset
 
 DEFAULT_HASH_BATCH = 1024
 
@@ -60,7 +61,7 @@ def iter_column(dataset: Dataset, column: str, batch_size: int = DEFAULT_HASH_BA
         yield from batch[column]
 
 
-class RowBatches:
+class RowBatches(TorchDataset):
     """A map-style torch dataset whose `__getitems__` fetches rows in one Arrow read and transforms them.
 
     `transform(rows: dict of lists, indices)` runs in the DataLoader worker and returns the batch.

@@ -58,7 +58,7 @@ def _unique_images(
     return sources, assignment
 
 
-class _SourceImages:
+class _SourceImages(torch.utils.data.Dataset):
     """Torch dataset over the distinct images; a batch is read from Arrow per column and decoded in the worker."""
 
     def __init__(self, view: Dataset, sources: list[tuple[str, int]], processor: Any):
@@ -89,7 +89,7 @@ def _encode_images(
     model, processor, dataset: Dataset, sources, batch_size: int, num_workers: int
 ) -> np.ndarray:
     view = undecoded(dataset, sorted({column for column, _ in sources}))
-    loader = torch.utils.data.DataLoader(
+    loader: torch.utils.data.DataLoader = torch.utils.data.DataLoader(
         _SourceImages(view, sources, processor),
         batch_size=batch_size,
         num_workers=num_workers,
@@ -200,8 +200,8 @@ def compute_features(
         fingerprint.update(positions.tobytes())
 
     def add_features(rows: list[int]) -> dict[str, np.ndarray]:
-        rows = np.asarray(rows)
-        return {name: features[positions[rows]] for name, (features, positions) in new_columns.items()}
+        picked = np.asarray(rows)
+        return {name: features[positions[picked]] for name, (features, positions) in new_columns.items()}
 
     # Only the new columns are written (next to the dataset's own cache files when it has some), then joined
     # side by side: the images and texts of the dataset are neither decoded nor copied.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -85,7 +86,7 @@ def preference_metrics(
         raise ValueError(
             f"{chosen.size} chosen scores but {rejected.size} rejected scores; pass one per pair."
         )
-    metrics: dict[str, float] = {"num_pairs": float(chosen.size)}
+    metrics: dict[str, Any] = {"num_pairs": float(chosen.size)}
     if chosen.size == 0:
         return metrics
     differences = chosen - rejected
@@ -106,7 +107,7 @@ def preference_metrics(
                 metrics[f"num_{source}_pairs"] = float(mask.sum())
         if groups is not None and chosen_keys is not None and rejected_keys is not None:
             mask = sources_array == "clinician"
-            pick = np.flatnonzero(mask)
+            pick = [int(i) for i in np.flatnonzero(mask)]
             mean_rank, average_precision, count = _ranking_metrics(
                 [groups[i] for i in pick],
                 [chosen_keys[i] for i in pick],

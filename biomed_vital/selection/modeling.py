@@ -61,8 +61,8 @@ class SelectorModel(PreTrainedModel):
         super().__init__(config)
         self.vision_model = AutoModel.from_config(config.vision_config)
         self.text_model = AutoModel.from_config(config.text_config)
-        vision_width = config.vision_config.hidden_size
-        text_width = config.text_config.hidden_size
+        vision_width = config.vision_config.hidden_size  # type: ignore[union-attr]
+        text_width = config.text_config.hidden_size  # type: ignore[union-attr]
         self.vision_projection = nn.Linear(vision_width, config.projection_dim)
         self.text_projection = nn.Linear(text_width, config.projection_dim)
 
@@ -162,7 +162,7 @@ class SelectorModel(PreTrainedModel):
             training={**architecture, **(training or {})},
         )
 
-    def push_to_hub(
+    def push_to_hub(  # type: ignore[override]
         self,
         repo_id: str,
         *,

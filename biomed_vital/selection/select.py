@@ -45,7 +45,11 @@ class _CandidateBatch:
         self.max_length = max_length
 
     def __call__(self, rows: dict[str, list], indices: list[int]) -> dict[str, Any]:
-        images, texts, owners, kept, errors = [], [], [], [], []
+        images: list[Any] = []
+        texts: list[str] = []
+        owners: list[int] = []
+        kept: list[int] = []
+        errors: list[tuple[int, str]] = []
         missing = [None] * len(indices)
         captions, mentions = rows.get("caption", missing), rows.get("mentions", missing)
         for position, row in enumerate(indices):
@@ -225,6 +229,7 @@ def select(
     )
     eligible = np.flatnonzero(statuses)
     output_path = Path(output_dir) if output_dir is not None else None
+    scores: np.ndarray
     if output_path is not None:
         output_path.mkdir(parents=True, exist_ok=True)
         scores = np.lib.format.open_memmap(
@@ -235,8 +240,8 @@ def select(
         scores = np.full(total, np.nan, dtype=np.float32)
 
     view = undecoded(candidates, ["image", *[c for c in _TEXT_COLUMNS if c in candidates.column_names]])
-    loader = torch.utils.data.DataLoader(
-        RowBatches(view, eligible, _CandidateBatch(processor, score_by, max_length)),
+    loader: torch.utils.data.DataLoader = torch.utils.data.DataLoader(
+        RowBatches(view, eligible.tolist(), _CandidateBatch(processor, score_by, max_length)),
         batch_size=batch_size,
         num_workers=num_workers,
         collate_fn=identity_collate,
@@ -275,7 +280,8 @@ def select(
     keep, cutoffs = _cutoffs(np.asarray(scores, dtype=np.float64), groups, top_fraction, threshold)
 
     if output_path is not None:
-        scores.flush()
+        if isinstance(scores, np.memmap):
+            scores.flush()
         modalities = (
             np.asarray(list(iter_column(candidates, "modality")), dtype=object).astype(str)
             if "modality" in candidates.column_names

@@ -68,13 +68,13 @@ class SelectorTrainingConfig(RewardConfig):
         (False, False, 1.0)
     """
 
-    gradient_checkpointing: bool | None = field(
+    gradient_checkpointing: bool | None = field(  # type: ignore[assignment]
         default=None,
         metadata={
             "help": "Gradient checkpointing; None resolves to False (the selector's encoders are small)."
         },
     )
-    bf16: bool | None = field(
+    bf16: bool | None = field(  # type: ignore[assignment]
         default=None,
         metadata={
             "help": "bf16 mixed precision; None resolves to True only on an accelerator with bf16 support."
@@ -195,7 +195,7 @@ class SelectorCollator:
         if first.get("margin") is not None:
             batch["margin"] = torch.tensor([float(e["margin"]) for e in examples], dtype=torch.float32)
 
-        batch["pair_source"] = torch.tensor([_SOURCE_CODES.get(e.get("source"), -1) for e in examples])
+        batch["pair_source"] = torch.tensor([_SOURCE_CODES.get(str(e.get("source")), -1) for e in examples])
         # Ranking metrics compare the answers given to one question about one figure.
         batch["pair_group"] = torch.tensor(
             [_stable_hash(f"{e.get('figure_id', '')}\x1f{e.get('question') or ''}") for e in examples]

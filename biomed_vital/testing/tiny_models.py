@@ -153,7 +153,7 @@ def tiny_llava(
         )
     tokenizer = tokenizer or build_tiny_tokenizer(texts, model_max_length=1024)
     num_patches = (image_size // patch_size) ** 2
-    vision_kwargs = dict(
+    vision_kwargs: dict[str, Any] = dict(
         hidden_size=vision_hidden_size,
         intermediate_size=2 * vision_hidden_size,
         num_hidden_layers=num_layers,
@@ -161,17 +161,20 @@ def tiny_llava(
         image_size=image_size,
         patch_size=patch_size,
     )
+    vision_config: Any
+    image_processor: Any
     if vision == "clip":
         vision_config = CLIPVisionConfig(**vision_kwargs)
         image_processor = CLIPImageProcessorPil(
             size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
         )
-        strategy, extra_tokens = "default", 1  # CLIP's CLS token is added by the tower and dropped again
+        strategy: Literal["default", "full"] = "default"
+        extra_tokens = 1  # CLIP's CLS token is added by the tower and dropped again
     else:
         vision_config = SiglipVisionConfig(**vision_kwargs)
         image_processor = SiglipImageProcessorPil(size={"height": image_size, "width": image_size})
         strategy, extra_tokens = "full", 0
-    text_kwargs = dict(
+    text_kwargs: dict[str, Any] = dict(
         vocab_size=len(tokenizer),
         hidden_size=text_hidden_size,
         intermediate_size=2 * text_hidden_size,
@@ -183,7 +186,7 @@ def tiny_llava(
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
     )
-    text_config = LlamaConfig(**text_kwargs) if text == "llama" else Qwen2Config(**text_kwargs)
+    text_config: Any = LlamaConfig(**text_kwargs) if text == "llama" else Qwen2Config(**text_kwargs)
     config = LlavaConfig(
         vision_config=vision_config,
         text_config=text_config,
@@ -246,7 +249,7 @@ def tiny_selector(
     from biomed_vital.selection.processing import SelectorProcessor
 
     tokenizer = tokenizer or build_tiny_tokenizer(texts, model_max_length=max_text_length)
-    vision_kwargs = dict(
+    vision_kwargs: dict[str, Any] = dict(
         hidden_size=hidden_size,
         intermediate_size=2 * hidden_size,
         num_hidden_layers=num_layers,
@@ -254,6 +257,8 @@ def tiny_selector(
         image_size=image_size,
         patch_size=patch_size,
     )
+    vision_config: Any
+    image_processor: Any
     if vision == "vit":
         vision_config = ViTConfig(**vision_kwargs)
         image_processor = ViTImageProcessorPil(size={"height": image_size, "width": image_size})
