@@ -177,3 +177,28 @@ def test_saved_model_reloads_with_auto_model_and_gives_identical_scores(tmp_path
     with torch.no_grad():
         scores = reloaded(**reloaded_batch).logits
     assert (scores - expected).abs().max().item() <= 1e-6
+
+
+@pytest.mark.gpu
+def test_training_and_selection_on_cuda(tmp_path, small_pairs, candidates):
+    from biomed_vital.selection import select
+
+    model, processor = tiny_selector()
+    args = SelectorTrainingConfig(
+        str(tmp_path / "run"),
+        max_steps=4,
+        per_device_train_batch_size=8,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+    )
+    assert args.bf16 == torch.cuda.is_bf16_supported()
+    trainer = SelectorTrainer(
+        model, args, train_dataset=small_pairs, eval_dataset=small_pairs, processing_class=processor
+    )
+    trainer.train()
+    assert next(model.parameters()).device.type == "cuda"
+    assert "eval_pairwise_accuracy" in trainer.evaluate()
+    scored = select(candidates, model, processor, batch_size=4, num_workers=0)
+    assert len(scored) == len(candidates) - 1
+    assert all(score is not None for score in scored["selector_score"])
