@@ -5,7 +5,7 @@ Full run (about 14 minutes; writes benchmarks/results/generation.md, .json and .
     python3 -m venv .venv-bench && .venv-bench/bin/pip install -r benchmarks/requirements-distilabel.txt
     .venv/bin/python benchmarks/bench_generation.py
 
-Quick check of the harness (about 3 minutes, small sizes; writes generation-quick.* instead, whose
+Quick check of the harness (about 5 minutes, small sizes; writes generation-quick.* instead, whose
 numbers are not comparable with the full run)::
 
     .venv/bin/python benchmarks/bench_generation.py --quick
@@ -49,7 +49,8 @@ Cases:
 
 Cases 1-3 use ``RequestEngine`` directly for biomed_vital, with text-only items, so both engines
 send the very same messages; the fault case also runs ``GPT4VGenerator`` on demo figures with
-images (it parses every reply and turns unusable ones into ``status="error"`` rows). Benchmarks are measurements, not tests: nothing here asserts speed.
+images (it parses every reply and turns unusable ones into ``status="error"`` rows), with its
+default ``retry_unusable=0`` and with ``retry_unusable=2`` (ask again for unusable replies). Benchmarks are measurements, not tests: nothing here asserts speed.
 """
 
 from __future__ import annotations
@@ -454,7 +455,7 @@ def _wait_for_first_request(server: Any, process: subprocess.Popen[bytes], timeo
     raise RuntimeError("distilabel sent no request within 120 s; see its log (run the runner by hand)")
 
 
-def run_generator(base_url: str, figures: Any, *, case: str) -> EngineRun:
+def run_generator(base_url: str, figures: Any, *, case: str, retry_unusable: int = 0) -> EngineRun:
     """Generate with ``GPT4VGenerator`` (images, prompt building, reply parsing and its retries)."""
     from biomed_vital.generation import GPT4VGenerator
 
@@ -466,6 +467,7 @@ def run_generator(base_url: str, figures: Any, *, case: str) -> EngineRun:
         max_concurrency=CONCURRENCY,
         max_retries=MAX_RETRIES,
         cache_dir=cache_dir,
+        retry_unusable=retry_unusable,
     )
     load_before = os.getloadavg()[0]
     started, cpu_started = time.monotonic(), time.process_time()
@@ -668,7 +670,7 @@ def case_faults(settings: CaseSettings, captions: Sequence[str], with_distilabel
     server = start_server(latency=latency_model(), faults=FaultConfig(**FAULT_MIX), seed=3)
     summaries = []
     try:
-        plans = ["engine", "generator"] + (["distilabel"] if with_distilabel else [])
+        plans = ["engine", "generator", "generator_retry"] + (["distilabel"] if with_distilabel else [])
         for plan in plans:
             server.reset()
             if plan == "engine":
@@ -679,7 +681,12 @@ def case_faults(settings: CaseSettings, captions: Sequence[str], with_distilabel
             else:
                 with tempfile.TemporaryDirectory(prefix="bench-figures-") as scratch:
                     figures = unique_demo_figures(settings.generator_fault_items, scratch)
-                    run = run_generator(server.base_url, figures, case="faults")
+                    retry_unusable = 2 if plan == "generator_retry" else 0
+                    run = run_generator(
+                        server.base_url, figures, case="faults", retry_unusable=retry_unusable
+                    )
+                    if retry_unusable:
+                        run.notes += f", retry_unusable={retry_unusable}"
             run.log = server.request_log()
             summary = summarise(run)
             summaries.append(summary)
