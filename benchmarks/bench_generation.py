@@ -379,7 +379,7 @@ def run_distilabel(
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     with log_path.open("w") as log_file:
-        # its own session, so the pipeline's worker processes can be stopped together
+        # its own process group, so the pipeline's worker processes can be stopped together
         process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
         stopped = False
         try:
