@@ -44,6 +44,13 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     # 3. preferences
     "PreferenceDataset": "biomed_vital.preferences",
     "format_selector_text": "biomed_vital.preferences",
+    "format_selector_conversation": "biomed_vital.preferences",
+    "qa_pairs": "biomed_vital.preferences",
+    "mix_preferences": "biomed_vital.preferences",
+    "clinician_weight_sweep": "biomed_vital.preferences",
+    "read_annotations": "biomed_vital.preferences",
+    "append_annotations": "biomed_vital.preferences",
+    "AnnotationError": "biomed_vital.preferences",
     "summarize_preferences": "biomed_vital.preferences",
     "train_test_split_by_figure": "biomed_vital.preferences",
     # 4-5. selection
@@ -54,6 +61,7 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "SelectorTrainer": "biomed_vital.selection",
     "compute_features": "biomed_vital.selection",
     "select": "biomed_vital.selection",
+    "degraded_answer_pairs": "biomed_vital.selection",
     # the Hub
     "push_dataset_to_hub": "biomed_vital.hub",
     "dataset_card": "biomed_vital.hub",
@@ -118,8 +126,15 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real objects
     )
     from biomed_vital.hub import dataset_card, model_card, push_dataset_to_hub  # noqa: F401
     from biomed_vital.preferences import (  # noqa: F401
+        AnnotationError,
         PreferenceDataset,
+        append_annotations,
+        clinician_weight_sweep,
+        format_selector_conversation,
         format_selector_text,
+        mix_preferences,
+        qa_pairs,
+        read_annotations,
         summarize_preferences,
         train_test_split_by_figure,
     )
@@ -130,6 +145,7 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real objects
         SelectorTrainer,
         SelectorTrainingConfig,
         compute_features,
+        degraded_answer_pairs,
         select,
     )
 

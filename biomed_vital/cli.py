@@ -27,6 +27,21 @@ FORWARDED_COMMANDS: dict[str, tuple[str, str, str]] = {
         "generate candidate conversations for figures with a GPT-4V-class endpoint",
     ),
     "judge": ("biomed_vital.generation.cli", "judge_main", "score candidates 0-10 with a judge model"),
+    "preferences": (
+        "biomed_vital.preferences.cli",
+        "main",
+        "build preference pairs from clinician annotations and judge scores (build | summary)",
+    ),
+    "train-selector": (
+        "biomed_vital.selection.cli",
+        "train_selector_main",
+        "train a selection model on preference pairs",
+    ),
+    "select": (
+        "biomed_vital.selection.cli",
+        "select_main",
+        "score candidates with a selection model and keep the best",
+    ),
     "serve-standin": (
         "biomed_vital.cli",
         "serve_standin_main",

@@ -23,7 +23,16 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_help_lists_the_commands():
     result = _run("--help")
     assert result.returncode == 0
-    for command in ("demo", "figures", "generate", "judge", "serve-standin"):
+    for command in (
+        "demo",
+        "figures",
+        "generate",
+        "judge",
+        "preferences",
+        "train-selector",
+        "select",
+        "serve-standin",
+    ):
         assert command in result.stdout
 
 
