@@ -74,17 +74,39 @@ _REGISTRATIONS = {
 }
 
 
+# Auto modules whose registration waits for the selector's own modules to finish importing.
+_pending: set[str] = set()
+
+
 def _run(register, module_name: str) -> None:
     try:
         register()
+        _pending.discard(module_name)
+    except ImportError as error:
+        if "partially initialized module 'biomed_vital." in str(error):
+            # transformers was first imported from inside the selector's own modules, which are not
+            # complete yet; each of them calls retry_pending_registrations() once its classes exist.
+            _pending.add(module_name)
+            return
+        _warn(module_name, error)
     except Exception as error:  # never break the user's import of transformers
-        logger.warning(
-            "biomed_vital could not register the selector with %s (%s: %s); load saved selectors with "
-            "biomed_vital.selection.SelectorModel.from_pretrained instead.",
-            module_name,
-            type(error).__name__,
-            error,
-        )
+        _warn(module_name, error)
+
+
+def _warn(module_name: str, error: Exception) -> None:
+    logger.warning(
+        "biomed_vital could not register the selector with %s (%s: %s); load saved selectors with "
+        "biomed_vital.selection.SelectorModel.from_pretrained instead.",
+        module_name,
+        type(error).__name__,
+        error,
+    )
+
+
+def retry_pending_registrations() -> None:
+    """Run the registrations that had to wait for the selector's modules (called at their end)."""
+    for module_name in sorted(_pending):
+        _run(_REGISTRATIONS[module_name], module_name)
 
 
 class _RegisteringLoader(importlib.abc.Loader):

@@ -325,3 +325,8 @@ class SelectorModel(PreTrainedModel):
 
 
 __all__ = ["SelectorModel"]
+
+# Registrations that waited while this module was importing transformers can run now.
+from biomed_vital.selection._auto_registration import retry_pending_registrations  # noqa: E402
+
+retry_pending_registrations()

@@ -53,6 +53,28 @@ def test_registration_also_works_when_transformers_was_imported_first(saved_sele
     assert out.split() == ["1", "SelectorModel"]
 
 
+@pytest.mark.parametrize("first_use", ["SelectorConfig", "SelectorModel", "SelectorProcessor", "select"])
+def test_registration_works_when_the_selector_itself_first_imports_transformers(saved_selector, first_use):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
+                import biomed_vital
+                biomed_vital.{first_use}  # this is what first imports transformers
+                from transformers import AutoModel
+                print(type(AutoModel.from_pretrained({str(saved_selector)!r})).__name__)
+            """),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["SelectorModel"]
+    assert "could not register" not in result.stderr
+
+
 def test_without_biomed_vital_transformers_does_not_know_the_selector(saved_selector):
     result = subprocess.run(
         [
