@@ -39,5 +39,16 @@ format: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
+# Benchmarks are measurements, not tests: run them on a quiet machine and read benchmarks/results/.
+# distilabel lives in its own environment so it never touches the library's.
+.venv-bench/bin/python:
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/python -m pip --disable-pip-version-check -q install -r benchmarks/requirements-distilabel.txt 2>&1 | grep -v "^WARNING: Location" || true
+
+bench: $(VENV)/.installed .venv-bench/bin/python
+	$(BIN)/python benchmarks/bench_import.py
+	$(BIN)/python benchmarks/bench_generation.py
+	$(BIN)/python benchmarks/bench_selection.py
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache
