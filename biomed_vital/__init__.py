@@ -10,8 +10,9 @@ time it is used::
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from biomed_vital._lazy import attach
 
 __version__ = "0.1.0.dev0"
 
@@ -80,22 +81,8 @@ _LAZY_SUBMODULES = {
     "cli",
 }
 
-__all__ = sorted([*_LAZY_ATTRIBUTES, "__version__"])
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY_ATTRIBUTES:
-        value = getattr(importlib.import_module(_LAZY_ATTRIBUTES[name]), name)
-        globals()[name] = value  # later lookups skip this function
-        return value
-    if name in _LAZY_SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module 'biomed_vital' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY_ATTRIBUTES, *_LAZY_SUBMODULES})
-
+__getattr__, __dir__, __all__ = attach(__name__, _LAZY_ATTRIBUTES, _LAZY_SUBMODULES)
+__all__ = [*__all__, "__version__"]
 
 if TYPE_CHECKING:  # static type checkers and IDEs see the real objects
     from biomed_vital.data import (  # noqa: F401

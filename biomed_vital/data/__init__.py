@@ -11,8 +11,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from biomed_vital._lazy import attach
 
 _LAZY_ATTRIBUTES: dict[str, str] = {
     "load_figures": "biomed_vital.data.figures",
@@ -42,20 +43,7 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "plot_figure_summary": "biomed_vital.data.summary",
 }
 
-__all__ = sorted(_LAZY_ATTRIBUTES)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY_ATTRIBUTES:
-        value = getattr(importlib.import_module(_LAZY_ATTRIBUTES[name]), name)
-        globals()[name] = value  # later lookups skip this function
-        return value
-    raise AttributeError(f"module 'biomed_vital.data' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY_ATTRIBUTES})
-
+__getattr__, __dir__, __all__ = attach(__name__, _LAZY_ATTRIBUTES)
 
 if TYPE_CHECKING:
     from biomed_vital.data.conversations import (  # noqa: F401

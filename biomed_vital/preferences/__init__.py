@@ -19,8 +19,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from biomed_vital._lazy import attach
 
 _LAZY_ATTRIBUTES: dict[str, str] = {
     "PreferenceDataset": "biomed_vital.preferences.dataset",
@@ -46,20 +47,7 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "qa_pairs": "biomed_vital.preferences.text",
 }
 
-__all__ = sorted(_LAZY_ATTRIBUTES)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY_ATTRIBUTES:
-        value = getattr(importlib.import_module(_LAZY_ATTRIBUTES[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'biomed_vital.preferences' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY_ATTRIBUTES})
-
+__getattr__, __dir__, __all__ = attach(__name__, _LAZY_ATTRIBUTES)
 
 if TYPE_CHECKING:
     from biomed_vital.preferences.annotations import (  # noqa: F401

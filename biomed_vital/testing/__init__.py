@@ -12,8 +12,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from biomed_vital._lazy import attach
 
 _LAZY_ATTRIBUTES: dict[str, str] = {
     "StandInServer": "biomed_vital.testing.server",
@@ -25,12 +24,4 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "tiny_selector": "biomed_vital.testing.tiny_models",
 }
 
-__all__ = sorted(_LAZY_ATTRIBUTES)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY_ATTRIBUTES:
-        value = getattr(importlib.import_module(_LAZY_ATTRIBUTES[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'biomed_vital.testing' has no attribute {name!r}")
+__getattr__, __dir__, __all__ = attach(__name__, _LAZY_ATTRIBUTES)
