@@ -40,7 +40,9 @@ def main() -> None:
     print(table)
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    (RESULTS / "import.md").write_text(f"Measured {stamp}, {args.repeats} cold interpreters each.\n\n{table}\n")
+    (RESULTS / "import.md").write_text(
+        f"Measured {stamp}, {args.repeats} cold interpreters each.\n\n{table}\n"
+    )
     (RESULTS / "import.json").write_text(json.dumps(medians, indent=2))
 
 

@@ -23,7 +23,9 @@ SHARED_FIXTURES = Path(os.environ.get("BIOMED_VITAL_FIXTURES", REPO_ROOT.parent 
 def fixtures_dir() -> Path:
     """The real biomedical fixtures (images, DICOM, clinician demonstrations); skips when absent."""
     if not (SHARED_FIXTURES / "images.jsonl").is_file():
-        pytest.skip(f"shared fixtures not found at {SHARED_FIXTURES} (set BIOMED_VITAL_FIXTURES to their folder)")
+        pytest.skip(
+            f"shared fixtures not found at {SHARED_FIXTURES} (set BIOMED_VITAL_FIXTURES to their folder)"
+        )
     return SHARED_FIXTURES
 
 
