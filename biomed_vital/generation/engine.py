@@ -7,7 +7,10 @@ Written once and used by :class:`~biomed_vital.generation.GPT4VGenerator`,
   moment their previous one finishes; nothing waits for a batch.
 * **Limits**: a :class:`~biomed_vital.generation.limits.RateLimiter` paces starts under
   ``rpm``/``tpm`` (token estimates from :mod:`biomed_vital.generation.tokens`), follows the
-  server's ``x-ratelimit-*`` headers and pauses everyone on a 429.
+  server's ``x-ratelimit-*`` headers, and pauses everyone on a 429 only when the shared budget
+  is spent (remaining 0 in the headers, or many header-less 429s at once); any other 429 makes
+  only the refused request wait, since pausing all requests for a 429 that concerned one of them
+  wastes the whole window (see :mod:`biomed_vital.generation.limits`).
 * **Retries**: 429, 5xx, timeouts and connection errors back off exponentially with jitter,
   honouring ``Retry-After``/``retry-after-ms``, up to ``max_retries``; 400/401/403/404/422
   fail at once. A request that finally fails becomes an error result with its reason; it
@@ -49,6 +52,9 @@ logger = logging.getLogger("biomed_vital.generation")
 BUDGET_ERROR = "budget cap reached"
 NOT_RETRIED_STATUSES = frozenset({400, 401, 403, 404, 422})
 _MAX_ERROR_CHARS = 500
+# set_postfix formats and redraws the bar (~0.3 ms): at hundreds of responses a second that is
+# a noticeable share of the client's CPU, and no one reads the numbers faster than this
+_POSTFIX_INTERVAL = 0.15
 
 
 @dataclass
@@ -222,6 +228,7 @@ class _RunState:
         self.completion_tokens = 0
         self.cost_known = True
         self.errors: Counter[str] = Counter()
+        self.postfix_at = float("-inf")  # when the progress bar's numbers were last redrawn
 
 
 class RequestEngine:
@@ -361,6 +368,8 @@ class RequestEngine:
                 )
             finally:
                 await client.close()
+            if progress is not None:  # the throttled postfix may lag: show the exact totals
+                self._set_postfix(progress, state)
 
         for index, key in enumerate(keys):  # requests that shared a key with an earlier one
             if results[index] is None:
@@ -430,8 +439,13 @@ class RequestEngine:
                                 for k in ("requests", "tokens")
                             ]
                             wait = max((r for r in resets if r), default=None)
-                        limiter.pause(wait if wait is not None else self._backoff(attempts))
-                        wait = 0.0  # the limiter pause is the wait
+                        asked = wait if wait is not None else self._backoff(attempts)
+                        if limiter.on_rate_limited(headers, asked, token_estimate):
+                            wait = 0.0  # the shared budget is spent: the limiter pause is the wait
+                        else:
+                            # only this request waits; backoff grows with its attempts, and the
+                            # jitter keeps 429s of one burst from all coming back at once
+                            wait = max(asked, self._backoff(attempts)) * (1.0 + 0.2 * random.random())
                     if status in NOT_RETRIED_STATUSES or attempts > self.config.max_retries:
                         return self._error(request_id, key, error, attempts, status)
                     logger.debug("%s: HTTP %s, retrying (attempt %d)", request_id, status, attempts)
@@ -522,12 +536,19 @@ class RequestEngine:
         if progress is None:
             return
         progress.update(1)
+        now = time.monotonic()
+        if now - state.postfix_at >= _POSTFIX_INTERVAL:
+            state.postfix_at = now
+            RequestEngine._set_postfix(progress, state, refresh=False)
+
+    @staticmethod
+    def _set_postfix(progress: Any, state: _RunState, refresh: bool = True) -> None:
         progress.set_postfix(
             tokens=state.prompt_tokens + state.completion_tokens,
             spend=f"${state.spent:.4f}",
             errors=sum(state.errors.values()),
             r429=state.rate_limited,
-            refresh=False,
+            refresh=refresh,
         )
 
     def _summarise(self, results: list[ChatResult], state: _RunState, wall: float) -> RunSummary:

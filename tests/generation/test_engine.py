@@ -248,3 +248,74 @@ def test_the_cache_is_shared_safely_by_two_engines(server, tmp_path) -> None:
     first, second = asyncio.run(both())
     assert all(r.ok for r in first + second)
     assert len(ResponseCache(tmp_path / "cache")) == 20
+
+
+def test_a_429_pauses_everyone_only_when_the_budget_is_spent() -> None:
+    limiter = RateLimiter(rpm=60_000)
+    # headers with budget left: only the refused request waits
+    assert not limiter.on_rate_limited({"x-ratelimit-remaining-requests": "5"}, 1.0, tokens=100)
+    assert limiter.paused_for == 0.0
+    assert not limiter.on_rate_limited({"x-ratelimit-remaining-tokens": "5000"}, 1.0, tokens=100)
+    assert limiter.paused_for == 0.0
+    # headers that show the window spent: everyone waits
+    assert limiter.on_rate_limited({"X-RateLimit-Remaining-Requests": "0"}, 1.0, tokens=100)
+    assert limiter.paused_for > 0.5
+    tokens_spent = RateLimiter()
+    assert tokens_spent.on_rate_limited({"x-ratelimit-remaining-tokens": "50"}, 1.0, tokens=100)
+    assert tokens_spent.paused_for > 0.5
+
+
+def test_many_header_less_429s_at_once_pause_everyone() -> None:
+    limiter = RateLimiter()
+
+    async def scenario() -> list[bool]:
+        for _ in range(10):
+            await limiter.acquire()
+        # a moderate share of header-less 429s concerns single requests
+        moderate = [limiter.on_rate_limited({}, 1.0) for _ in range(3)]
+        # most of the recent requests refused: a limit enforced without headers
+        flood = [limiter.on_rate_limited({}, 1.0) for _ in range(5)]
+        return moderate + flood
+
+    decisions = asyncio.run(scenario())
+    assert decisions[:3] == [False, False, False] and any(decisions[3:])
+    assert limiter.paused_for > 0.5
+
+
+def test_a_429_without_spent_budget_holds_only_the_refused_request(tmp_path) -> None:
+    # injected 429s carry Retry-After but no x-ratelimit-* headers (no limit is configured)
+    retry_after = 0.5
+    faults = FaultConfig(rate_limit=0.2, retry_after=retry_after)
+    with StandInServer(latency=LatencyModel.fixed(0.1), faults=faults, seed=2) as server:
+        engine = engine_for(server, tmp_path, max_concurrency=32, use_cache=False, max_retries=10)
+        results = engine.run_sync(text_requests(400))
+        log = sorted(server.request_log(), key=lambda e: e["seq"])
+    assert all(r.ok for r in results)
+    refused = [e for e in log if e["status"] == 429]
+    assert len(refused) > 40 and engine.last_summary.rate_limited == len(refused)
+    assert requests_sent_after_success(log) == []
+
+    # every refused request waited its Retry-After before it was sent again
+    by_key: dict[str, list[dict]] = {}
+    for entry in log:
+        by_key.setdefault(entry["request_key"], []).append(entry)
+    for entry in refused:
+        attempts = by_key[entry["request_key"]]
+        following = attempts[attempts.index(entry) + 1]
+        assert following["arrival"] >= entry["finish"] + retry_after * 0.9
+
+    # while a refused request waited, the others kept being sent; a pause of everyone would
+    # have left the server without new arrivals for the whole Retry-After after each 429
+    first_round_end = max(e["arrival"] for e in log if e["attempt"] == 1)
+    early = [e for e in refused if e["finish"] + retry_after <= first_round_end]
+    assert len(early) >= 10
+    kept_sending = [
+        sum(
+            1
+            for other in log
+            if other["request_key"] != entry["request_key"]
+            and entry["finish"] + 0.2 * retry_after < other["arrival"] < entry["finish"] + 0.8 * retry_after
+        )
+        for entry in early
+    ]
+    assert all(count > 0 for count in kept_sending)
