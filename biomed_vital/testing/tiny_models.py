@@ -109,6 +109,35 @@ def _save(out_dir: str | os.PathLike | None, model: Any, processor: Any) -> None
         processor.save_pretrained(out_dir)
 
 
+def _tiny_vision_tower(kind: str, hidden_size: int, num_layers: int, image_size: int, patch_size: int):
+    """A tiny ViT / CLIP / SigLIP vision config and its PIL image processor (no torchvision)."""
+    from transformers import (
+        CLIPImageProcessorPil,
+        CLIPVisionConfig,
+        SiglipImageProcessorPil,
+        SiglipVisionConfig,
+        ViTConfig,
+        ViTImageProcessorPil,
+    )
+
+    kwargs: dict[str, Any] = dict(
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=2,
+        image_size=image_size,
+        patch_size=patch_size,
+    )
+    square = {"height": image_size, "width": image_size}
+    if kind == "vit":
+        return ViTConfig(**kwargs), ViTImageProcessorPil(size=square)
+    if kind == "clip":
+        return CLIPVisionConfig(**kwargs), CLIPImageProcessorPil(
+            size={"shortest_edge": image_size}, crop_size=square
+        )
+    return SiglipVisionConfig(**kwargs), SiglipImageProcessorPil(size=square)
+
+
 def tiny_llava(
     vision: Literal["clip", "siglip"] = "clip",
     text: Literal["llama", "qwen2"] = "llama",
@@ -135,15 +164,11 @@ def tiny_llava(
     """
     import torch
     from transformers import (
-        CLIPImageProcessorPil,
-        CLIPVisionConfig,
         LlamaConfig,
         LlavaConfig,
         LlavaForConditionalGeneration,
         LlavaProcessor,
         Qwen2Config,
-        SiglipImageProcessorPil,
-        SiglipVisionConfig,
     )
 
     if vision not in ("clip", "siglip") or text not in ("llama", "qwen2"):
@@ -153,27 +178,12 @@ def tiny_llava(
         )
     tokenizer = tokenizer or build_tiny_tokenizer(texts, model_max_length=1024)
     num_patches = (image_size // patch_size) ** 2
-    vision_kwargs: dict[str, Any] = dict(
-        hidden_size=vision_hidden_size,
-        intermediate_size=2 * vision_hidden_size,
-        num_hidden_layers=num_layers,
-        num_attention_heads=2,
-        image_size=image_size,
-        patch_size=patch_size,
+    vision_config, image_processor = _tiny_vision_tower(
+        vision, vision_hidden_size, num_layers, image_size, patch_size
     )
-    vision_config: Any
-    image_processor: Any
-    if vision == "clip":
-        vision_config = CLIPVisionConfig(**vision_kwargs)
-        image_processor = CLIPImageProcessorPil(
-            size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
-        )
-        strategy: Literal["default", "full"] = "default"
-        extra_tokens = 1  # CLIP's CLS token is added by the tower and dropped again
-    else:
-        vision_config = SiglipVisionConfig(**vision_kwargs)
-        image_processor = SiglipImageProcessorPil(size={"height": image_size, "width": image_size})
-        strategy, extra_tokens = "full", 0
+    # CLIP's CLS token is added by the tower and dropped again; SigLIP has none
+    strategy: Literal["default", "full"] = "default" if vision == "clip" else "full"
+    extra_tokens = 1 if vision == "clip" else 0
     text_kwargs: dict[str, Any] = dict(
         vocab_size=len(tokenizer),
         hidden_size=text_hidden_size,
@@ -236,12 +246,6 @@ def tiny_selector(
     import torch
     from transformers import (
         BertConfig,
-        CLIPImageProcessorPil,
-        CLIPVisionConfig,
-        SiglipImageProcessorPil,
-        SiglipVisionConfig,
-        ViTConfig,
-        ViTImageProcessorPil,
     )
 
     from biomed_vital.selection.configuration import SelectorConfig
@@ -249,29 +253,11 @@ def tiny_selector(
     from biomed_vital.selection.processing import SelectorProcessor
 
     tokenizer = tokenizer or build_tiny_tokenizer(texts, model_max_length=max_text_length)
-    vision_kwargs: dict[str, Any] = dict(
-        hidden_size=hidden_size,
-        intermediate_size=2 * hidden_size,
-        num_hidden_layers=num_layers,
-        num_attention_heads=2,
-        image_size=image_size,
-        patch_size=patch_size,
-    )
-    vision_config: Any
-    image_processor: Any
-    if vision == "vit":
-        vision_config = ViTConfig(**vision_kwargs)
-        image_processor = ViTImageProcessorPil(size={"height": image_size, "width": image_size})
-    elif vision == "clip":
-        vision_config = CLIPVisionConfig(**vision_kwargs)
-        image_processor = CLIPImageProcessorPil(
-            size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
-        )
-    elif vision == "siglip":
-        vision_config = SiglipVisionConfig(**vision_kwargs)
-        image_processor = SiglipImageProcessorPil(size={"height": image_size, "width": image_size})
-    else:
+    if vision not in ("vit", "clip", "siglip"):
         raise ValueError(f"tiny_selector supports vision in ('vit', 'clip', 'siglip'); got {vision!r}.")
+    vision_config, image_processor = _tiny_vision_tower(
+        vision, hidden_size, num_layers, image_size, patch_size
+    )
     text_config = BertConfig(
         vocab_size=len(tokenizer),
         hidden_size=hidden_size,
