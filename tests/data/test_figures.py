@@ -123,7 +123,7 @@ def test_clinician_demonstrations_load_without_loss(clinician_demonstrations_pat
         assert row["image"] is None
         assert (
             row["error"]
-            == f"image not found: {record['imgs']} (resolved under {clinician_demonstrations_path.parent})"
+            == f"image not found: {record['imgs']} (resolved under {clinician_demonstrations_path.parent.resolve()})"
         )
 
 
