@@ -27,18 +27,16 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
-DOMAINS = ("chest_xray", "mri", "ct_scan", "histology", "gross")
-
-
-def _domain(flags: dict) -> str:
-    return next((name for name in DOMAINS if flags.get(name)), "other")
 
 
 def demonstration_figures(fixtures: Path):
-    """The demonstrations as a figures Dataset with conversations, each with a stand-in image."""
-    from datasets import Dataset, Features, Image, List, Value
+    """The demonstrations as a figures Dataset with conversations, each with a stand-in image.
 
-    from biomed_vital.data import conversations_to_messages
+    `load_figures` reads the LLaVA-format demonstrations as they are (their PMC images are not shipped, so
+    rows come back without an image) and the fixture images; each demonstration then borrows a fixture
+    image of its own modality, marked with `image_is_stand_in`.
+    """
+    from biomed_vital.data import load_figures
 
     demonstrations = fixtures / "clinician_demonstrations.jsonl"
     images = fixtures / "images.jsonl"
@@ -46,38 +44,18 @@ def demonstration_figures(fixtures: Path):
         raise SystemExit(
             f"no demonstrations at {demonstrations}: pass --fixtures FOLDER, or --preferences with your own pairs"
         )
-    stand_ins: dict[str, str] = {}
-    for line in images.read_text().splitlines():
-        record = json.loads(line)
-        stand_ins.setdefault(_domain(record["domain"]), str(fixtures / record["image"]))
-    stand_ins.setdefault("other", next(iter(stand_ins.values())))
-    rows = []
-    for line in demonstrations.read_text().splitlines():
-        record = json.loads(line)
-        domain = _domain(record["domain"])
-        rows.append(
-            {
-                "id": str(record["id"]),
-                "image": stand_ins.get(domain, stand_ins["other"]),
-                "caption": record.get("fig_caption") or "",
-                "mentions": [m["tokens"] for m in record.get("in_text_mention") or []],
-                "messages": conversations_to_messages(record["conversations"]),
-                "modality": domain,
-                "image_is_stand_in": True,
-            }
-        )
-    features = Features(
-        {
-            "id": Value("string"),
-            "image": Image(),
-            "caption": Value("string"),
-            "mentions": List(Value("string")),
-            "messages": List({"role": Value("string"), "content": Value("string")}),
-            "modality": Value("string"),
-            "image_is_stand_in": Value("bool"),
+    stand_ins: dict = {}
+    for row in load_figures(images):
+        stand_ins.setdefault(row["modality"], row["image"])
+    fallback = stand_ins.get("other") or next(iter(stand_ins.values()))
+    figures = load_figures(demonstrations)
+    return figures.map(
+        lambda row: {
+            "image": stand_ins.get(row["modality"], fallback),
+            "error": "",
+            "image_is_stand_in": True,
         }
     )
-    return Dataset.from_list(rows, features=features)
 
 
 def split_by_figure(pairs, test_fraction: float, seed: int):
