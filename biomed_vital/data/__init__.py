@@ -26,6 +26,7 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "check_image": "biomed_vital.data.images",
     "resolve_image_path": "biomed_vital.data.images",
     "image_to_data_url": "biomed_vital.data.images",
+    "image_fingerprint": "biomed_vital.data.images",
     "to_rgb": "biomed_vital.data.images",
     "ImageLoadError": "biomed_vital.data.images",
     "DEFAULT_MAX_IMAGE_PIXELS": "biomed_vital.data.images",

@@ -446,6 +446,37 @@ def converted_png(
     return buffer.getvalue()
 
 
+def image_fingerprint(value: Any) -> str | None:
+    """sha256 of an image's content as a Dataset stores it, without decoding it.
+
+    Accepts a ``datasets`` image record (``{"bytes", "path"}``), raw bytes, a file path or a
+    decoded PIL image; ``None`` for a missing image. The same image stored twice gets the same
+    fingerprint, so request caches and feature caches can key on it.
+
+    Example:
+        >>> image_fingerprint({"bytes": b"abc", "path": None})[:12]
+        'ba7816bf8f01'
+    """
+    import hashlib
+
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        if value.get("bytes"):
+            return hashlib.sha256(value["bytes"]).hexdigest()
+        value = value.get("path")
+        if not value:
+            return None
+    if isinstance(value, bytes):
+        return hashlib.sha256(value).hexdigest()
+    if isinstance(value, str | os.PathLike):
+        with open(value, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    if isinstance(value, Image.Image):
+        return hashlib.sha256(value.tobytes() + repr((value.mode, value.size)).encode()).hexdigest()
+    raise TypeError(f"cannot read an image from a {type(value).__name__}")
+
+
 def image_to_data_url(
     image: Image.Image,
     *,

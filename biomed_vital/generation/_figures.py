@@ -7,7 +7,6 @@ fingerprint of the stored image bytes and the encoding settings instead of the d
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,31 +63,16 @@ def image_fingerprints(figures: Any, column: str = "image", batch_size: int = 25
     """sha256 of each row's stored image bytes (``None`` where a row has no image), read in batches."""
     from datasets import Image
 
+    from biomed_vital.data import image_fingerprint
+
     feature = figures.features.get(column)
     view = figures.cast_column(column, Image(decode=False)) if isinstance(feature, Image) else figures
     view = view.select_columns([column])
     fingerprints: list[str | None] = []
     for batch in view.iter(batch_size=batch_size):
         for value in batch[column]:
-            fingerprints.append(_fingerprint(value))
+            fingerprints.append(image_fingerprint(value))
     return fingerprints
-
-
-def _fingerprint(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        if value.get("bytes"):
-            return hashlib.sha256(value["bytes"]).hexdigest()
-        if value.get("path"):
-            with open(value["path"], "rb") as handle:
-                return hashlib.file_digest(handle, "sha256").hexdigest()
-        return None
-    if isinstance(value, bytes):
-        return hashlib.sha256(value).hexdigest()
-    if hasattr(value, "tobytes"):  # a decoded PIL image
-        return hashlib.sha256(value.tobytes() + repr((value.mode, value.size)).encode()).hexdigest()
-    return hashlib.sha256(str(value).encode("utf-8")).hexdigest()
 
 
 def image_part(image: Any, *, max_side: int, detail: str) -> dict[str, Any]:

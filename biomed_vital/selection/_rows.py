@@ -6,13 +6,14 @@ than the batches in flight, and image decoding runs in parallel with the model.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from datasets import Dataset
 from datasets import Image as ImageFeature
 from torch.utils.data import Dataset as TorchDataset
+
+from biomed_vital.data import image_fingerprint
 
 DEFAULT_HASH_BATCH = 1024
 
@@ -44,15 +45,10 @@ def decode_image(value: Any):
 
 def image_key(value: Any) -> str:
     """A content key of a stored image, so the same image stored twice is encoded once."""
-    if isinstance(value, dict) and value.get("bytes") is not None:
-        return hashlib.blake2b(value["bytes"], digest_size=16).hexdigest()
-    if isinstance(value, dict):
-        return f"path:{value.get('path')}"
-    if isinstance(value, str):
-        return f"path:{value}"
-    if hasattr(value, "tobytes"):
-        return hashlib.blake2b(value.tobytes(), digest_size=16).hexdigest()
-    raise TypeError(f"cannot read an image from a {type(value).__name__}")
+    key = image_fingerprint(value)
+    if key is None:
+        raise ValueError("the image is missing (None)")
+    return key
 
 
 def iter_column(dataset: Dataset, column: str, batch_size: int = DEFAULT_HASH_BATCH) -> Iterator[Any]:
