@@ -41,6 +41,7 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "IMAGE_TOKEN": "biomed_vital.data.conversations",
     "to_llava_json": "biomed_vital.data.export",
     "summarize_figures": "biomed_vital.data.summary",
+    "load_stage": "biomed_vital.data.stages",
     "plot_figure_summary": "biomed_vital.data.summary",
 }
 

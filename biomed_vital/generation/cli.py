@@ -62,16 +62,17 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
-def _load_dataset(path: str, image_root: str | None = None) -> Any:
-    from pathlib import Path
+def _load_stage(path: str) -> Any:
+    from biomed_vital.data import load_stage
 
-    if (Path(path) / "dataset_info.json").is_file():
-        from datasets import load_from_disk
+    return load_stage(path)
 
-        return load_from_disk(path)
-    from biomed_vital.data import load_figures
 
-    return load_figures(path, image_root=image_root)
+def _load_figures(path: str, image_root: str | None = None) -> Any:
+    from biomed_vital.data import load_figures, load_stage
+    from biomed_vital.data.stages import is_saved_dataset
+
+    return load_stage(path) if is_saved_dataset(path) else load_figures(path, image_root=image_root)
 
 
 def generate_main(argv: Sequence[str] | None = None) -> int:
@@ -99,7 +100,7 @@ def generate_main(argv: Sequence[str] | None = None) -> int:
 
     from biomed_vital.generation import GPT4VGenerator
 
-    figures = _load_dataset(args.figures, args.image_root)
+    figures = _load_figures(args.figures, args.image_root)
     generator = GPT4VGenerator(
         args.model,
         demonstrations=args.demonstrations,
@@ -142,7 +143,7 @@ def judge_main(argv: Sequence[str] | None = None) -> int:
 
     from biomed_vital.generation import GPT4VJudge
 
-    candidates = _load_dataset(args.candidates)
+    candidates = _load_stage(args.candidates)
     structured = {"auto": None, "on": True, "off": False}[args.structured_output]
     judge = GPT4VJudge(
         args.model,

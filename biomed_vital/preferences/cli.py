@@ -9,7 +9,6 @@ Example:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -18,25 +17,12 @@ __all__ = ["build_parser", "main"]
 
 
 def _load(source: str) -> Any:
-    """A saved ``Dataset`` folder, or a dataset id / data file for ``datasets.load_dataset``."""
-    import datasets
+    from biomed_vital.data import load_stage
 
-    if os.path.isdir(source) and (
-        os.path.isfile(os.path.join(source, "dataset_info.json"))
-        or os.path.isfile(os.path.join(source, "dataset_dict.json"))
-    ):
-        loaded = datasets.load_from_disk(source)
-    elif os.path.isfile(source) and source.endswith((".json", ".jsonl")):
-        loaded = datasets.load_dataset("json", data_files=source, split="train")
-    elif os.path.isfile(source) and source.endswith(".parquet"):
-        loaded = datasets.load_dataset("parquet", data_files=source, split="train")
-    else:
-        loaded = datasets.load_dataset(source, split="train")
-    if isinstance(loaded, datasets.DatasetDict):
-        if "train" not in loaded:
-            raise SystemExit(f"{source} holds splits {list(loaded)}; point at one split's folder instead")
-        loaded = loaded["train"]
-    return loaded
+    try:
+        return load_stage(source)
+    except ValueError as error:
+        raise SystemExit(str(error)) from error
 
 
 def _build(args: argparse.Namespace) -> int:

@@ -45,8 +45,7 @@ def train_selector_main(argv: Sequence[str] | None = None, prog: str = "biomed-v
     if args.vision_model and not args.text_model:
         parser.error("--vision-model needs --text-model")
 
-    from datasets import load_from_disk
-
+    from biomed_vital.data import load_stage
     from biomed_vital.selection import (
         SelectorModel,
         SelectorProcessor,
@@ -55,8 +54,8 @@ def train_selector_main(argv: Sequence[str] | None = None, prog: str = "biomed-v
         compute_features,
     )
 
-    train = load_from_disk(str(args.preferences))
-    evaluation = load_from_disk(str(args.eval)) if args.eval else None
+    train = load_stage(args.preferences)
+    evaluation = load_stage(args.eval) if args.eval else None
     if args.model:
         model = SelectorModel.from_pretrained(args.model)
         processor = SelectorProcessor.from_pretrained(args.model)
@@ -119,11 +118,10 @@ def select_main(argv: Sequence[str] | None = None, prog: str = "biomed-vital sel
     parser.add_argument("--report", type=Path, help="folder for the selection report (default: OUT/report)")
     args = parser.parse_args(argv)
 
-    from datasets import load_from_disk
-
+    from biomed_vital.data import load_stage
     from biomed_vital.selection import select
 
-    candidates = load_from_disk(str(args.candidates))
+    candidates = load_stage(args.candidates)
     selected = select(
         candidates,
         args.model,
