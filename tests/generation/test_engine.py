@@ -318,4 +318,6 @@ def test_a_429_without_spent_budget_holds_only_the_refused_request(tmp_path) -> 
         )
         for entry in early
     ]
-    assert all(count > 0 for count in kept_sending)
+    # a pause of everyone empties every such window; a busy machine may stall the client through
+    # the odd one, so ask for most windows, not all
+    assert sum(count > 0 for count in kept_sending) >= 0.8 * len(kept_sending)
