@@ -208,7 +208,7 @@ def analytic_mean_latency(model: Any) -> float:
 
 def tokens_per_minute_for(items: Sequence[Mapping[str, str]], rpm: int, headroom: float = 1.25) -> int:
     """A token limit ``headroom`` times what ``rpm`` requests of these items count against it."""
-    from biomed_vital.generation.tokens import estimate_request_tokens
+    from biomed_vital.engine.tokens import estimate_request_tokens
 
     per_request = statistics.mean(estimate_request_tokens(request_body(item)) for item in items[:200])
     return int(per_request * rpm * headroom)
@@ -243,8 +243,8 @@ def run_engine(
     import openai  # noqa: F401  (imported before the clock starts, as the other clients' imports are)
     import tqdm.auto  # noqa: F401
 
-    from biomed_vital.generation.backends import BackendConfig
-    from biomed_vital.generation.engine import ChatRequest, RequestEngine
+    from biomed_vital.engine import ChatRequest, RequestEngine
+    from biomed_vital.engine.backends import BackendConfig
 
     cache_dir = tempfile.mkdtemp(prefix="bench-engine-cache-")
     engine = RequestEngine(

@@ -51,7 +51,7 @@ from pathlib import Path
 from statistics import NormalDist
 from typing import Any
 
-from biomed_vital.generation.tokens import (
+from biomed_vital.engine.tokens import (
     estimate_message_tokens,
     estimate_request_tokens,
     estimate_text_tokens,

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from biomed_vital.generation import GPT4VGenerator, GPT4VJudge, RequestEngine, scrub_secrets
+from biomed_vital.engine import RequestEngine, scrub_secrets
+from biomed_vital.generation import GPT4VGenerator, GPT4VJudge
 from biomed_vital.testing import FaultConfig, StandInServer
 from tests.generation.helpers import CANARY_KEY, make_figures
 

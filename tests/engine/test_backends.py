@@ -7,7 +7,7 @@ import json
 import openai
 import pytest
 
-from biomed_vital.generation import BackendConfig, PriceTable, estimate_cost
+from biomed_vital.engine import BackendConfig, PriceTable, estimate_cost
 from tests.generation.helpers import CANARY_KEY
 
 

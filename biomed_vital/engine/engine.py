@@ -5,17 +5,17 @@ Written once and used by :class:`~biomed_vital.generation.GPT4VGenerator`,
 
 * **Sliding window**: ``max_concurrency`` workers each take the next pending request the
   moment their previous one finishes; nothing waits for a batch.
-* **Limits**: a :class:`~biomed_vital.generation.limits.RateLimiter` paces starts under
-  ``rpm``/``tpm`` (token estimates from :mod:`biomed_vital.generation.tokens`), follows the
+* **Limits**: a :class:`~biomed_vital.engine.limits.RateLimiter` paces starts under
+  ``rpm``/``tpm`` (token estimates from :mod:`biomed_vital.engine.tokens`), follows the
   server's ``x-ratelimit-*`` headers, and pauses everyone on a 429 only when the shared budget
   is spent (remaining 0 in the headers, or many header-less 429s at once); any other 429 makes
   only the refused request wait, since pausing all requests for a 429 that concerned one of them
-  wastes the whole window (see :mod:`biomed_vital.generation.limits`).
+  wastes the whole window (see :mod:`biomed_vital.engine.limits`).
 * **Retries**: 429, 5xx, timeouts and connection errors back off exponentially with jitter,
   honouring ``Retry-After``/``retry-after-ms``, up to ``max_retries``; 400/401/403/404/422
   fail at once. A request that finally fails becomes an error result with its reason; it
   never affects another request.
-* **Cache**: each answer is stored in a :class:`~biomed_vital.generation.cache.ResponseCache`
+* **Cache**: each answer is stored in a :class:`~biomed_vital.engine.cache.ResponseCache`
   the moment it arrives; a rerun sends only requests without a stored answer.
 * **Cost**: usage and dollars per request and in total, a dry-run estimate, and a budget
   cap that stops *starting* requests once spent + in-flight estimates would pass it.
@@ -30,22 +30,32 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, fields
 from typing import Any
 
-from biomed_vital.generation._sync import run_sync
-from biomed_vital.generation.backends import BackendConfig, scrub_secrets
-from biomed_vital.generation.cache import ResponseCache, request_key
-from biomed_vital.generation.limits import RateLimiter, parse_reset_seconds, retry_after_seconds
-from biomed_vital.generation.pricing import CostEstimate, PriceTable, estimate_cost
-from biomed_vital.generation.tokens import (
+from biomed_vital.engine.backends import DEFAULT_MODEL, BackendConfig, scrub_secrets
+from biomed_vital.engine.cache import ResponseCache, request_key
+from biomed_vital.engine.config import EngineConfig
+from biomed_vital.engine.limits import RateLimiter, parse_reset_seconds, retry_after_seconds
+from biomed_vital.engine.pricing import CostEstimate, PriceTable, estimate_cost
+from biomed_vital.engine.requests import ChatRequest, ChatResult, RunSummary
+from biomed_vital.engine.sync import run_sync
+from biomed_vital.engine.tokens import (
     estimate_message_tokens,
     estimate_request_tokens,
     estimate_text_tokens,
 )
 
-__all__ = ["BUDGET_ERROR", "ChatRequest", "ChatResult", "EngineConfig", "RequestEngine", "RunSummary"]
+__all__ = [
+    "BUDGET_ERROR",
+    "ChatRequest",
+    "ChatResult",
+    "EngineConfig",
+    "RequestEngine",
+    "RunSummary",
+    "engine_from_options",
+]
 
 logger = logging.getLogger("biomed_vital.generation")
 
@@ -55,163 +65,6 @@ _MAX_ERROR_CHARS = 500
 # set_postfix formats and redraws the bar (~0.3 ms): at hundreds of responses a second that is
 # a noticeable share of the client's CPU, and no one reads the numbers faster than this
 _POSTFIX_INTERVAL = 0.15
-
-
-@dataclass
-class ChatRequest:
-    """One chat-completions request.
-
-    Args:
-        body: the request body as the OpenAI API takes it (``messages``, ``max_tokens``,
-            ``temperature``, ``seed``, ``response_format``, ...). ``model`` may be left out;
-            the engine fills in its backend's model.
-        request_id: a label for messages and results (a candidate id, a figure id).
-        candidate_index: which candidate of the same prompt this is; part of the cache key.
-        build: instead of ``body``, a function that builds it when the request is about to be
-            sent (keeps memory flat when bodies carry large images); then ``key`` is required.
-        key: a precomputed cache key (see :func:`~biomed_vital.generation.cache.request_key`);
-            computed from ``body`` when left empty.
-
-    Example:
-        >>> request = ChatRequest({"messages": [{"role": "user", "content": "Hi"}], "seed": 0}, "fig-1-c0")
-        >>> request.request_id
-        'fig-1-c0'
-    """
-
-    body: dict[str, Any] | None = None
-    request_id: str = ""
-    candidate_index: int = 0
-    build: Callable[[], dict[str, Any]] | None = field(default=None, repr=False, compare=False)
-    key: str = ""
-
-    def __post_init__(self) -> None:
-        if self.body is None and self.build is None:
-            raise ValueError(f"ChatRequest {self.request_id!r} needs a body or a build function")
-        if self.body is None and not self.key:
-            raise ValueError(f"ChatRequest {self.request_id!r} has a build function but no precomputed key")
-
-
-@dataclass
-class ChatResult:
-    """The outcome of one :class:`ChatRequest`.
-
-    ``status`` is ``"ok"`` when the server answered (the content may still be unusable,
-    e.g. ``finish_reason == "length"``; callers judge that), or ``"error"`` with ``error``
-    saying why (``error_type`` is the exception class or ``"budget"``).
-    """
-
-    request_id: str
-    key: str
-    status: str
-    content: str | None = None
-    finish_reason: str | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float | None = None
-    error: str = ""
-    error_type: str = ""
-    http_status: int | None = None
-    attempts: int = 0
-    cached: bool = False
-
-    @property
-    def ok(self) -> bool:
-        """True when the server answered."""
-        return self.status == "ok"
-
-    @property
-    def usage(self) -> dict[str, int]:
-        """``{"prompt_tokens": ..., "completion_tokens": ...}`` (the *candidates* ``usage`` column)."""
-        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens}
-
-
-@dataclass
-class RunSummary:
-    """Totals of one :meth:`RequestEngine.run` (also logged, and printed under the progress bar)."""
-
-    n_requests: int = 0
-    ok: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
-    cache_hits: int = 0
-    sent: int = 0
-    rate_limited: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float | None = 0.0
-    wall_seconds: float = 0.0
-    budget_stopped: bool = False
-
-    @property
-    def n_errors(self) -> int:
-        """Requests that ended in error."""
-        return sum(self.errors.values())
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
-        return asdict(self)
-
-    def __str__(self) -> str:
-        causes = ", ".join(f"{cause}: {count}" for cause, count in sorted(self.errors.items())) or "none"
-        cost = "unknown (no price for this model)" if self.cost_usd is None else f"${self.cost_usd:,.4f}"
-        rate = self.sent / self.wall_seconds if self.wall_seconds > 0 else 0.0
-        return (
-            f"{self.n_requests} requests: {self.ok} ok, {self.n_errors} error ({causes}); "
-            f"{self.cache_hits} from cache; {self.sent} HTTP attempts ({self.rate_limited} rate-limited, "
-            f"{rate:.1f}/s); tokens {self.prompt_tokens:,} prompt + {self.completion_tokens:,} completion; "
-            f"spend {cost}; {self.wall_seconds:.1f} s"
-            + ("; stopped starting requests at the budget cap" if self.budget_stopped else "")
-        )
-
-
-@dataclass
-class EngineConfig:
-    """How the engine schedules, retries, caches and budgets (serialisable; no secrets).
-
-    Args:
-        max_concurrency: requests in flight at once (a sliding window).
-        rpm: client-side requests-per-minute limit (``None``: learn from server headers).
-        tpm: client-side tokens-per-minute limit (``None``: learn from server headers).
-        max_retries: retries after the first attempt for 429, 5xx, timeouts, connection errors.
-        backoff_base: first backoff in seconds; doubles per attempt, with jitter.
-        backoff_max: longest backoff in seconds.
-        cache_dir: folder of the response cache (default :func:`~biomed_vital.generation.cache.default_cache_dir`).
-        use_cache: read and write the cache.
-        budget_usd: stop starting requests when spent + in-flight estimates would pass this.
-        price_table: prices for cost and budget (default :meth:`PriceTable.default`).
-        show_progress: show a tqdm bar and print the summary.
-
-    Example:
-        >>> EngineConfig(max_concurrency=64, rpm=10_000, budget_usd=50.0).max_concurrency
-        64
-    """
-
-    max_concurrency: int = 16
-    rpm: float | None = None
-    tpm: float | None = None
-    max_retries: int = 6
-    backoff_base: float = 1.0
-    backoff_max: float = 60.0
-    cache_dir: str | None = None
-    use_cache: bool = True
-    budget_usd: float | None = None
-    price_table: PriceTable | None = None
-    show_progress: bool = True
-
-    def __post_init__(self) -> None:
-        if self.max_concurrency < 1:
-            raise ValueError(f"max_concurrency must be >= 1, got {self.max_concurrency}")
-        if self.max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
-        if self.budget_usd is not None and self.budget_usd < 0:
-            raise ValueError(f"budget_usd must be >= 0 or None, got {self.budget_usd}")
-        if self.cache_dir is not None:
-            self.cache_dir = str(self.cache_dir)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form (the price table as a mapping)."""
-        data = asdict(self)
-        data["price_table"] = self.price_table.to_dict() if self.price_table else None
-        return data
 
 
 class _RunState:
@@ -239,7 +92,7 @@ class RequestEngine:
         config: an :class:`EngineConfig`; keyword arguments override its fields.
 
     Example:
-        >>> from biomed_vital.generation import BackendConfig, ChatRequest, RequestEngine
+        >>> from biomed_vital.engine import BackendConfig, ChatRequest, RequestEngine
         >>> engine = RequestEngine(BackendConfig(model="gpt-4o-mini"), max_concurrency=32, rpm=5000,
         ...                        budget_usd=5.0, cache_dir="runs/cache")          # doctest: +SKIP
         >>> results = engine.run_sync([ChatRequest({"messages": [...], "max_tokens": 512, "seed": 0}, "r0")])
@@ -261,7 +114,8 @@ class RequestEngine:
                 f"{sorted(EngineConfig.__dataclass_fields__)}"
             )
         self.config = EngineConfig(**{**base, **overrides})
-        self.price_table = self.config.price_table or PriceTable.default()
+        table = self.config.price_table
+        self.price_table = table if isinstance(table, PriceTable) else PriceTable.default()
         self.last_summary: RunSummary | None = None
         self._cache: ResponseCache | None = None
 
@@ -627,27 +481,15 @@ def _cause(result: ChatResult) -> str:
     return f"{result.error_type} {result.http_status}" if result.http_status else result.error_type or "error"
 
 
-_BACKEND_OPTIONS = (
-    "provider",
-    "base_url",
-    "azure_endpoint",
-    "api_version",
-    "api_key",
-    "api_key_env",
-    "organization",
-    "timeout",
-)
-
-
 def engine_from_options(
-    model: str,
+    model: str | None = None,
     *,
     backend: BackendConfig | None = None,
     engine: RequestEngine | None = None,
     engine_config: EngineConfig | None = None,
     **options: Any,
 ) -> RequestEngine:
-    """Build the engine of a generator or judge from its keyword options.
+    """Build a task's engine from keyword options, or return the ``engine`` given.
 
     ``options`` may hold :class:`BackendConfig` fields (``base_url``, ``api_key``,
     ``azure_endpoint``, ``api_version``, ``timeout``, ...) and :class:`EngineConfig` fields
@@ -662,9 +504,17 @@ def engine_from_options(
         if options or backend is not None or engine_config is not None:
             raise TypeError("pass either engine=... or backend/engine options, not both")
         return engine
-    backend_options = {k: options.pop(k) for k in list(options) if k in _BACKEND_OPTIONS}
+    backend_fields = {f.name for f in fields(BackendConfig)}
+    backend_options = {name: options.pop(name) for name in list(options) if name in backend_fields}
     if backend is None:
-        backend = BackendConfig(model=model, **backend_options)
+        backend = BackendConfig(**{"model": model or DEFAULT_MODEL, **backend_options})
     elif backend_options:
         raise TypeError(f"pass {sorted(backend_options)} inside backend=BackendConfig(...), not both")
+    engine_fields = {f.name for f in fields(EngineConfig)}
+    unknown = sorted(set(options) - engine_fields)
+    if unknown:
+        raise TypeError(
+            f"unknown option(s) {unknown}: expected BackendConfig fields ({', '.join(sorted(backend_fields))}) "
+            f"or EngineConfig fields ({', '.join(sorted(engine_fields))})"
+        )
     return RequestEngine(backend, engine_config, **options)

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from biomed_vital.generation import (
+from biomed_vital.engine import (
     BUDGET_ERROR,
     BackendConfig,
     ChatRequest,

@@ -15,9 +15,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
-__all__ = ["BackendConfig", "scrub_secrets"]
+__all__ = ["DEFAULT_MODEL", "BackendConfig", "scrub_secrets"]
 
 Provider = Literal["openai", "azure", "openai_compatible"]
+
+#: The model used when none is named.
+DEFAULT_MODEL = "gpt-4o"
 
 _KEY_ENV_BY_PROVIDER = {
     "openai": "OPENAI_API_KEY",
@@ -87,16 +90,47 @@ class BackendConfig:
         'openai_compatible'
     """
 
-    model: str
-    provider: Provider | None = None
-    base_url: str | None = None
-    azure_endpoint: str | None = None
-    api_version: str | None = None
-    api_key: str | None = field(default=None, compare=False)
-    api_key_env: str | None = None
-    organization: str | None = None
-    timeout: float = 120.0
-    default_headers: dict[str, str] = field(default_factory=dict)
+    model: str = field(
+        default=DEFAULT_MODEL,
+        metadata={
+            "help": "Model name; for Azure OpenAI the deployment, for vLLM/SGLang the served model name."
+        },
+    )
+    provider: Provider | None = field(
+        default=None,
+        metadata={
+            "help": "'openai', 'azure' or 'openai_compatible'; left empty it follows from azure_endpoint / base_url."
+        },
+    )
+    base_url: str | None = field(
+        default=None, metadata={"help": "Root of an OpenAI-compatible API, e.g. http://localhost:8000/v1."}
+    )
+    azure_endpoint: str | None = field(
+        default=None, metadata={"help": "Azure OpenAI endpoint, https://<resource>.openai.azure.com."}
+    )
+    api_version: str | None = field(default=None, metadata={"help": "Azure API version, e.g. 2024-10-21."})
+    api_key: str | None = field(
+        default=None,
+        compare=False,
+        metadata={
+            "help": "The API key (never serialised; read from api_key_env when empty).",
+            "secret": True,
+        },
+    )
+    api_key_env: str | None = field(
+        default=None,
+        metadata={
+            "help": "Environment variable holding the key (default OPENAI_API_KEY; AZURE_OPENAI_API_KEY for Azure)."
+        },
+    )
+    organization: str | None = field(default=None, metadata={"help": "OpenAI organization id."})
+    timeout: float = field(
+        default=120.0, metadata={"help": "Seconds to wait for one response before the attempt times out."}
+    )
+    default_headers: dict[str, str] = field(
+        default_factory=dict,
+        metadata={"help": "Extra HTTP headers sent with every request (config file only).", "cli": False},
+    )
 
     def __post_init__(self) -> None:
         if not self.model:

@@ -7,11 +7,13 @@ own with :meth:`PriceTable.set` or pass a whole table.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from biomed_vital.generation.tokens import estimate_message_tokens
+from biomed_vital.engine.tokens import estimate_message_tokens
 
 __all__ = ["DEFAULT_PRICES_DATE", "CostEstimate", "ModelPrice", "PriceTable", "estimate_cost"]
 
@@ -91,6 +93,38 @@ class PriceTable:
                 prices[name] = ModelPrice(float(input_price), float(output_price))
         return cls(prices, as_of="user")
 
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> PriceTable:
+        """The default table with the prices of a JSON or YAML file added (or overriding defaults).
+
+        The file maps model names to ``{"input_per_million": x, "output_per_million": y}`` (or ``[x, y]``).
+
+        Example:
+            >>> PriceTable.from_file("prices.yaml").price("my-vllm-model")     # doctest: +SKIP
+            ModelPrice(input_per_million=0.0, output_per_million=0.0)
+        """
+        import json
+
+        text = Path(path).read_text(encoding="utf-8")
+        if str(path).endswith((".yaml", ".yml")):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{path}: expected a mapping of model name to prices, got {type(data).__name__}")
+        try:
+            user = cls.from_dict(data)
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(
+                f"{path}: each model needs input_per_million and output_per_million (USD per 1M tokens): {error}"
+            ) from None
+        table = cls.default()
+        table.prices.update(user.prices)
+        table.as_of = f"{DEFAULT_PRICES_DATE} + {path}"
+        return table
+
     def to_dict(self) -> dict[str, dict[str, float]]:
         """JSON-serialisable form (see :meth:`from_dict`)."""
         return {
@@ -151,7 +185,7 @@ def estimate_cost(
     """Project the token use and spend of chat requests without sending them.
 
     Args:
-        requests: :class:`~biomed_vital.generation.engine.ChatRequest` objects or raw
+        requests: :class:`~biomed_vital.engine.engine.ChatRequest` objects or raw
             chat-completions bodies (mappings with ``model``, ``messages``, ``max_tokens``).
         price_table: prices to use (default :meth:`PriceTable.default`).
         default_max_tokens: completion budget assumed for a request without ``max_tokens``.

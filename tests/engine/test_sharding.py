@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from biomed_vital.generation import GPT4VGenerator, merge_shards, select_shard, shard_of
+from biomed_vital.engine import merge_shards, select_shard, shard_of
+from biomed_vital.generation import GPT4VGenerator
 from tests.generation.helpers import make_figures
 
 

@@ -1,0 +1,73 @@
+"""The request engine: every model call of the library goes through it.
+
+Generation, judging and evaluation judging all send chat requests through one
+:class:`RequestEngine`: a sliding window of requests in flight, client-side request and token
+limits that follow the server's ``x-ratelimit-*`` headers, retries that never lose a row, a
+crash-safe cache that resumes after ``kill -9``, cost estimates and a budget cap.
+:class:`BackendConfig` points it at OpenAI, Azure OpenAI or any OpenAI-compatible server
+(vLLM, SGLang, ...). The engine knows nothing of figures or prompts: tasks build the requests.
+
+One concern per module: ``engine`` (RequestEngine: the sliding window, retries, the run), ``config``
+(EngineConfig), ``requests`` (ChatRequest, ChatResult, RunSummary), ``backends`` (BackendConfig and the
+SDK clients), ``limits`` (RateLimiter), ``cache`` (ResponseCache), ``pricing`` and ``tokens`` (costs), and
+``sharding`` (splitting a job over machines).
+
+Names are loaded lazily, so importing this package costs nothing until a name is used.
+
+Example:
+    >>> from biomed_vital.engine import BackendConfig, EngineConfig, RequestEngine
+    >>> engine = RequestEngine(BackendConfig("gpt-4o"), EngineConfig(max_concurrency=32))   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from biomed_vital._lazy import attach
+
+_LAZY_ATTRIBUTES: dict[str, str] = {
+    "RequestEngine": "biomed_vital.engine.engine",
+    "EngineConfig": "biomed_vital.engine.config",
+    "ChatRequest": "biomed_vital.engine.requests",
+    "ChatResult": "biomed_vital.engine.requests",
+    "RunSummary": "biomed_vital.engine.requests",
+    "BUDGET_ERROR": "biomed_vital.engine.engine",
+    "engine_from_options": "biomed_vital.engine.engine",
+    "BackendConfig": "biomed_vital.engine.backends",
+    "scrub_secrets": "biomed_vital.engine.backends",
+    "PriceTable": "biomed_vital.engine.pricing",
+    "ModelPrice": "biomed_vital.engine.pricing",
+    "CostEstimate": "biomed_vital.engine.pricing",
+    "estimate_cost": "biomed_vital.engine.pricing",
+    "DEFAULT_PRICES_DATE": "biomed_vital.engine.pricing",
+    "ResponseCache": "biomed_vital.engine.cache",
+    "request_key": "biomed_vital.engine.cache",
+    "default_cache_dir": "biomed_vital.engine.cache",
+    "RateLimiter": "biomed_vital.engine.limits",
+    "estimate_request_tokens": "biomed_vital.engine.tokens",
+    "estimate_message_tokens": "biomed_vital.engine.tokens",
+    "shard_of": "biomed_vital.engine.sharding",
+    "select_shard": "biomed_vital.engine.sharding",
+    "merge_shards": "biomed_vital.engine.sharding",
+    "run_sync": "biomed_vital.engine.sync",
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _LAZY_ATTRIBUTES)
+
+if TYPE_CHECKING:
+    from biomed_vital.engine.backends import BackendConfig, scrub_secrets
+    from biomed_vital.engine.cache import ResponseCache, default_cache_dir, request_key
+    from biomed_vital.engine.config import EngineConfig
+    from biomed_vital.engine.engine import BUDGET_ERROR, RequestEngine, engine_from_options
+    from biomed_vital.engine.limits import RateLimiter
+    from biomed_vital.engine.pricing import (
+        DEFAULT_PRICES_DATE,
+        CostEstimate,
+        ModelPrice,
+        PriceTable,
+        estimate_cost,
+    )
+    from biomed_vital.engine.requests import ChatRequest, ChatResult, RunSummary
+    from biomed_vital.engine.sharding import merge_shards, select_shard, shard_of
+    from biomed_vital.engine.sync import run_sync
+    from biomed_vital.engine.tokens import estimate_message_tokens, estimate_request_tokens
