@@ -21,6 +21,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from biomed_vital.schema import STAGE_CHAIN, STAGES
+
 if TYPE_CHECKING:  # pragma: no cover
     from huggingface_hub import DatasetCard, ModelCard
 
@@ -34,57 +36,6 @@ CITATION = """@inproceedings{cui2024biomedvital,
   archivePrefix = {arXiv},
   url       = {https://arxiv.org/abs/2406.13173}
 }"""
-
-STAGES: dict[str, str] = {
-    "figures": (
-        "Biomedical figures: one row per image with its caption and the sentences of the article that "
-        "mention it (`mentions`), its modality and, where known, the five LLaVA-Med domain flags. This "
-        "is the input of candidate generation and of diverse demonstration sampling."
-    ),
-    "candidates": (
-        "Candidate instruction-following conversations generated for each figure by a GPT-4V-class "
-        "model prompted with clinician-selected demonstrations. `messages` holds the conversation in "
-        "TRL's conversational format; `status` / `error` record failed requests instead of dropping them."
-    ),
-    "judged": (
-        "Candidate conversations scored 0-10 by a model judge on fixed criteria. `judge_score` is null "
-        "where the judge failed or its reply could not be read (see `judge_status`); such rows are kept, "
-        "never scored as 0 or 5."
-    ),
-    "preferences": (
-        "Pairwise preferences for training the selection model: a chosen and a rejected text (caption, "
-        "mentions, question and answer, laid out the same way for both sources) with their images, a "
-        "`weight`, and whether the pair comes from a clinician or from judge scores (`source`)."
-    ),
-    "selected": (
-        "The candidates kept by the trained selection model: the top-scoring fraction of the generated "
-        "pool, with the selector's score in `selector_score`."
-    ),
-    "training": (
-        "Visual instruction-tuning data in TRL's vision format: `images` (a list of images) and "
-        "`messages` (user and assistant turns), read by `VisualInstructionTrainer`."
-    ),
-}
-
-# The columns each stage promises to the next (the data contract); cards mark them.
-CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "figures": ("id", "image", "caption", "mentions", "modality", "domain"),
-    "candidates": ("candidate_id", "messages", "generator", "prompt_sha", "usage", "status", "error"),
-    "judged": ("judge_score", "judge_status", "judge_rationale"),
-    "preferences": (
-        "chosen_image",
-        "rejected_image",
-        "chosen_text",
-        "rejected_text",
-        "weight",
-        "source",
-        "annotator",
-        "figure_id",
-    ),
-    "selected": ("selector_score",),
-    "training": ("images", "messages"),
-}
-_STAGE_CHAIN = ("figures", "candidates", "judged", "selected")
 
 _TASK_CATEGORIES: dict[str, list[str]] = {
     "figures": ["image-to-text"],
@@ -367,7 +318,7 @@ def dataset_card(
         "",
         f"## Stage: `{stage}`",
         "",
-        STAGES[stage],
+        STAGES[stage].description,
         "",
         "## Size",
         "",
@@ -379,8 +330,8 @@ def dataset_card(
 
     first = next(iter(splits.values()))
     contract: set[str] = set()
-    for name in _STAGE_CHAIN[: _STAGE_CHAIN.index(stage) + 1] if stage in _STAGE_CHAIN else (stage,):
-        contract.update(CONTRACT_COLUMNS[name])
+    for name in STAGE_CHAIN[: STAGE_CHAIN.index(stage) + 1] if stage in STAGE_CHAIN else (stage,):
+        contract.update(STAGES[name].columns)
     lines += ["## Columns", "", "| column | type | part of the stage contract |", "|---|---|:---:|"]
     for column, feature in first.features.items():
         lines.append(

@@ -12,7 +12,8 @@ from datasets import Dataset, DatasetDict, Image, List, Value, load_dataset
 from huggingface_hub import DatasetCard, HfApi, ModelCard
 from PIL import Image as PILImage
 
-from biomed_vital.hub import CITATION, STAGES, dataset_card, model_card, push_dataset_to_hub
+from biomed_vital.hub import CITATION, dataset_card, model_card, push_dataset_to_hub
+from biomed_vital.schema import STAGES
 from biomed_vital.testing import FakeHub
 
 SECRET = "sk-proj-9f8e7d6c5b4a3210aa"

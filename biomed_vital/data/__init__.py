@@ -17,7 +17,7 @@ from biomed_vital._lazy import attach
 
 _LAZY_ATTRIBUTES: dict[str, str] = {
     "load_figures": "biomed_vital.data.figures",
-    "figure_features": "biomed_vital.data.figures",
+    "FigureLoadingConfig": "biomed_vital.data.loading_config",
     "FigureLoadError": "biomed_vital.data.figures",
     "FIGURE_COLUMNS": "biomed_vital.data.figures",
     "error_cause": "biomed_vital.data.figures",
@@ -33,37 +33,49 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "modality_from_domain": "biomed_vital.data.modality",
     "normalize_domain": "biomed_vital.data.modality",
     "domain_for_modality": "biomed_vital.data.modality",
-    "MODALITIES": "biomed_vital.data.modality",
-    "DOMAIN_KEYS": "biomed_vital.data.modality",
+    "MODALITIES": "biomed_vital.schema",
+    "DOMAIN_KEYS": "biomed_vital.schema",
     "conversations_to_messages": "biomed_vital.data.conversations",
     "messages_to_conversations": "biomed_vital.data.conversations",
     "strip_image_token": "biomed_vital.data.conversations",
     "IMAGE_TOKEN": "biomed_vital.data.conversations",
+    "clean_text": "biomed_vital.data.conversations",
+    "message_text": "biomed_vital.data.conversations",
+    "qa_pairs": "biomed_vital.data.conversations",
+    "conversation_text": "biomed_vital.data.conversations",
+    "format_selector_text": "biomed_vital.data.text",
+    "format_selector_conversation": "biomed_vital.data.text",
+    "DEFAULT_MAX_MENTIONS": "biomed_vital.data.text",
     "to_llava_json": "biomed_vital.data.export",
     "summarize_figures": "biomed_vital.data.summary",
-    "load_stage": "biomed_vital.data.stages",
     "plot_figure_summary": "biomed_vital.data.summary",
 }
 
-__getattr__, __dir__, __all__ = attach(__name__, _LAZY_ATTRIBUTES)
+# Moved for one release: the data contract lives in biomed_vital.schema.
+_DEPRECATED = {"load_stage": "biomed_vital.schema", "figure_features": "biomed_vital.schema"}
+
+__getattr__, __dir__, __all__ = attach(__name__, _LAZY_ATTRIBUTES, deprecated=_DEPRECATED)
 
 if TYPE_CHECKING:
-    from biomed_vital.data.conversations import (  # noqa: F401
+    from biomed_vital.data.conversations import (
         IMAGE_TOKEN,
+        clean_text,
+        conversation_text,
         conversations_to_messages,
+        message_text,
         messages_to_conversations,
+        qa_pairs,
         strip_image_token,
     )
-    from biomed_vital.data.demo import load_demo_figures  # noqa: F401
-    from biomed_vital.data.export import to_llava_json  # noqa: F401
-    from biomed_vital.data.figures import (  # noqa: F401
+    from biomed_vital.data.demo import load_demo_figures
+    from biomed_vital.data.export import to_llava_json
+    from biomed_vital.data.figures import (
         FIGURE_COLUMNS,
         FigureLoadError,
         error_cause,
-        figure_features,
         load_figures,
     )
-    from biomed_vital.data.images import (  # noqa: F401
+    from biomed_vital.data.images import (
         DEFAULT_MAX_IMAGE_PIXELS,
         ImageLoadError,
         check_image,
@@ -72,11 +84,16 @@ if TYPE_CHECKING:
         resolve_image_path,
         to_rgb,
     )
-    from biomed_vital.data.modality import (  # noqa: F401
-        DOMAIN_KEYS,
-        MODALITIES,
+    from biomed_vital.data.loading_config import FigureLoadingConfig
+    from biomed_vital.data.modality import (
         domain_for_modality,
         modality_from_domain,
         normalize_domain,
     )
-    from biomed_vital.data.summary import plot_figure_summary, summarize_figures  # noqa: F401
+    from biomed_vital.data.summary import plot_figure_summary, summarize_figures
+    from biomed_vital.data.text import (
+        DEFAULT_MAX_MENTIONS,
+        format_selector_conversation,
+        format_selector_text,
+    )
+    from biomed_vital.schema import DOMAIN_KEYS, MODALITIES

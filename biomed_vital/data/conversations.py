@@ -1,4 +1,5 @@
-"""LLaVA ``conversations`` and TRL ``messages``: one format to the other and back.
+"""Conversations: LLaVA ``conversations`` and TRL ``messages``, one format to the other and back, their
+question-answer pairs, and their plain-text rendering.
 
 LLaVA / LLaVA-Med write a conversation as ``[{"from": "human"|"gpt", "value": ...}]`` with the
 literal ``<image>`` token in the first human turn. TRL's conversational format is
@@ -9,10 +10,24 @@ so the literal is removed on the way in and put back (as ``"<image>\\n" + text``
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+__all__ = [
+    "IMAGE_TOKEN",
+    "clean_text",
+    "conversation_text",
+    "conversations_to_messages",
+    "message_text",
+    "messages_to_conversations",
+    "qa_pairs",
+    "strip_image_token",
+]
+
 IMAGE_TOKEN = "<image>"
+
+_USER_ROLES = frozenset({"user", "human"})
+_ASSISTANT_ROLES = frozenset({"assistant", "gpt"})
 
 _ROLE_OF_SPEAKER = {
     "human": "user",
@@ -22,6 +37,24 @@ _ROLE_OF_SPEAKER = {
     "system": "system",
 }
 _SPEAKER_OF_ROLE = {"user": "human", "assistant": "gpt", "system": "system"}
+
+# LLaVA text carries a literal image placeholder; models that read the text get the image separately.
+_IMAGE_PLACEHOLDER = re.compile(r"\s*" + re.escape(IMAGE_TOKEN) + r"\s*")
+_WHITESPACE = re.compile(r"[ \t]+")
+
+
+def clean_text(text: str | None) -> str:
+    """Text without ``<image>`` placeholders, with runs of spaces collapsed and lines trimmed.
+
+    Example:
+        >>> clean_text("<image>\\n  What   is shown?  ")
+        'What is shown?'
+    """
+    if not text:
+        return ""
+    text = _IMAGE_PLACEHOLDER.sub(" ", str(text))
+    return "\n".join(_WHITESPACE.sub(" ", line).strip() for line in text.strip().splitlines()).strip()
+
 
 # The token together with the one newline that joins it to the text, on either side.
 _LEADING_TOKEN = re.compile(r"^\s*<image>[ \t]*\n?")
@@ -132,3 +165,90 @@ def messages_to_conversations(
             image_placed = True
         conversations.append({"from": speaker, "value": text})
     return conversations
+
+
+def message_text(content: Any) -> str:
+    """Return the text of one message ``content`` (a string or a list of typed parts).
+
+    TRL's conversational vision format stores content as
+    ``[{"type": "image"}, {"type": "text", "text": "..."}]``; plain chat stores a string.
+
+    Example:
+        >>> message_text([{"type": "image"}, {"type": "text", "text": "What is shown?"}])
+        'What is shown?'
+    """
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, Mapping):
+        return str(content.get("text") or "")
+    parts = [str(part.get("text") or "") for part in content if isinstance(part, Mapping)]
+    return "\n".join(p for p in parts if p)
+
+
+def _role(message: Mapping[str, Any]) -> str:
+    role = message.get("role", message.get("from"))
+    return str(role or "").lower()
+
+
+def _content(message: Mapping[str, Any]) -> Any:
+    return message["content"] if "content" in message else message.get("value")
+
+
+def qa_pairs(messages: Sequence[Mapping[str, Any]] | None) -> list[tuple[str, str]]:
+    """Split a conversation into (question, answer) pairs, in order.
+
+    Accepts TRL messages (``role``/``content``) and LLaVA turns (``from``/``value``).
+    System turns are ignored; consecutive user turns are joined (the answer addresses both);
+    an assistant turn with no preceding question is paired with an empty question, and a
+    trailing unanswered question is dropped. ``<image>`` placeholders are removed.
+
+    Example:
+        >>> qa_pairs([{"role": "user", "content": "<image>\\nWhat modality?"},
+        ...           {"role": "assistant", "content": "CT."}])
+        [('What modality?', 'CT.')]
+    """
+    pairs: list[tuple[str, str]] = []
+    pending_question: list[str] = []
+    for index, message in enumerate(messages or []):
+        if not isinstance(message, Mapping):
+            raise TypeError(
+                f"message {index} is a {type(message).__name__}, expected a mapping with "
+                "'role'/'content' (TRL) or 'from'/'value' (LLaVA)"
+            )
+        role = _role(message)
+        text = clean_text(message_text(_content(message)))
+        if role in _USER_ROLES:
+            if text:
+                pending_question.append(text)
+        elif role in _ASSISTANT_ROLES:
+            pairs.append(("\n".join(pending_question), text))
+            pending_question = []
+        elif role == "system":
+            continue
+        else:
+            raise ValueError(
+                f"message {index} has role {role!r}; expected user/assistant (or LLaVA human/gpt) or system"
+            )
+    return pairs
+
+
+def conversation_text(messages: Sequence[Mapping[str, Any]]) -> str:
+    """A conversation as plain text, one ``User:`` / ``Assistant:`` line per turn (system turns left out).
+
+    Example:
+        >>> print(conversation_text([{"role": "user", "content": "Which organ?"},
+        ...                          {"role": "assistant", "content": "The liver."}]))
+        User: Which organ?
+        Assistant: The liver.
+    """
+    lines = []
+    for message in messages:
+        role = str(message.get("role", "")).lower()
+        speaker = {"user": "User", "human": "User", "assistant": "Assistant", "gpt": "Assistant"}.get(role)
+        if speaker is None:
+            continue
+        text = strip_image_token(message_text(message.get("content"))).strip()
+        lines.append(f"{speaker}: {text}")
+    return "\n".join(lines)

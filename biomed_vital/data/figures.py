@@ -18,12 +18,14 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from biomed_vital.data.conversations import conversations_to_messages
-from biomed_vital.data.images import DEFAULT_MAX_IMAGE_PIXELS, ImageLoadError, check_image, converted_png
-from biomed_vital.data.modality import DOMAIN_KEYS, normalize_domain, resolve_modality
+from biomed_vital.data.images import ImageLoadError, check_image, converted_png
+from biomed_vital.data.loading_config import FigureLoadingConfig
+from biomed_vital.data.modality import normalize_domain, resolve_modality
 from biomed_vital.data.records import (
     DOMAIN_GROUP_KEY,
     PARSE_ERROR_KEY,
@@ -32,6 +34,7 @@ from biomed_vital.data.records import (
     list_image_files,
     read_records,
 )
+from biomed_vital.schema import DOMAIN_KEYS, figure_features
 
 if TYPE_CHECKING:
     import datasets
@@ -97,33 +100,6 @@ class FigureLoadError(ValueError):
         self.source = source
 
 
-def figure_features(with_messages: bool = False) -> datasets.Features:
-    """The explicit ``datasets.Features`` of a figures Dataset.
-
-    Example:
-        >>> figure_features()["domain"]["ct_scan"]
-        Value('bool')
-    """
-    from datasets import Features, Image, List, Value
-
-    columns: dict[str, Any] = {
-        "id": Value("string"),
-        "image": Image(mode="RGB"),
-        "caption": Value("string"),
-        "mentions": List(Value("string")),
-        "modality": Value("string"),
-        "domain": {key: Value("bool") for key in DOMAIN_KEYS},
-        "pmid": Value("string"),
-        "fig_label": Value("string"),
-        "source": Value("string"),
-        "error": Value("string"),
-        "extra": Value("string"),
-    }
-    if with_messages:
-        columns["messages"] = List({"role": Value("string"), "content": Value("string")})
-    return Features(columns)
-
-
 # --------------------------------------------------------------------------------------------
 # record normalisation (pure Python, no images)
 
@@ -179,7 +155,7 @@ def normalise_record(
     *,
     origin: str,
     use_pair_id_image: bool,
-    image_suffix: str = ".jpg",
+    image_suffix: str,
 ) -> dict[str, Any]:
     """Turn one raw record into the figure columns plus ``_image_path`` / ``_image_bytes`` / ``_errors``.
 
@@ -534,14 +510,8 @@ def load_figures(
     source: str | os.PathLike | datasets.Dataset | datasets.DatasetDict,
     image_root: str | os.PathLike | None = None,
     *,
-    strict: bool = False,
-    max_image_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS,
-    num_proc: int | None = None,
-    split: str = "train",
-    deduplicate: bool = False,
-    embed_images: bool = False,
-    encoding: str | None = None,
-    image_suffix: str = ".jpg",
+    config: FigureLoadingConfig | None = None,
+    **options: Any,
 ) -> datasets.Dataset:
     """Load figures from a file, folder, Hub id or Dataset as a figures ``datasets.Dataset``.
 
@@ -556,14 +526,10 @@ def load_figures(
         image_root: folder image paths resolve against (default: the file's or folder's own
             folder). Paths that leave it are refused. With an image root, rows without an image
             field use LLaVA-Med's ``<pair_id>.jpg`` convention.
-        strict: raise :class:`FigureLoadError` on the first bad row instead of recording it.
-        max_image_pixels: refuse images with more pixels (decompression bombs); None disables.
-        num_proc: processes used to check images (``Dataset.map``); None checks in this process.
-        split: split to use for Hub ids and saved DatasetDicts.
-        deduplicate: keep the first row of each duplicated id instead of raising.
-        embed_images: store image bytes in the Dataset instead of file references.
-        encoding: text encoding of the source file; None tries UTF-8, then cp1252 / latin-1 with a warning.
-        image_suffix: file suffix for the ``<pair_id>`` convention.
+        config: a :class:`~biomed_vital.data.FigureLoadingConfig`; keyword arguments naming its fields
+            (``strict``, ``max_image_pixels``, ``num_proc``, ``split``, ``deduplicate``,
+            ``embed_images``, ``encoding``, ``image_suffix``) override it. ``strict=True`` raises
+            :class:`FigureLoadError` on the first bad row instead of recording it.
 
     Example:
         >>> from biomed_vital.data import load_figures
@@ -573,6 +539,16 @@ def load_figures(
     """
     import datasets
 
+    if image_root is not None:
+        options["image_root"] = image_root
+    unknown = sorted(set(options) - {f.name for f in fields(FigureLoadingConfig)})
+    if unknown:
+        raise TypeError(
+            f"load_figures() got unknown option(s) {unknown}; FigureLoadingConfig fields are "
+            f"{sorted(f.name for f in fields(FigureLoadingConfig))}"
+        )
+    config = replace(config, **options) if config is not None else FigureLoadingConfig(**options)
+    image_root, strict, split, encoding = config.image_root, config.strict, config.split, config.encoding
     if image_root is not None and not Path(image_root).expanduser().is_dir():
         raise FileNotFoundError(f"image_root is not a folder: {image_root}")
     records, origin, default_root, use_pair_id_image, passthrough = _read_source(
@@ -582,11 +558,13 @@ def load_figures(
     from tqdm.auto import tqdm
 
     rows = [
-        normalise_record(raw, origin=origin, use_pair_id_image=use_pair_id_image, image_suffix=image_suffix)
+        normalise_record(
+            raw, origin=origin, use_pair_id_image=use_pair_id_image, image_suffix=config.image_suffix
+        )
         for raw in tqdm(records, desc="Reading figures", unit=" rows", disable=len(records) < 10_000)
     ]
     kept_indices = [row["_index"] for row in rows]
-    rows = _check_duplicates(rows, origin, deduplicate)
+    rows = _check_duplicates(rows, origin, config.deduplicate)
     if len(rows) != len(kept_indices):
         kept_indices = [row["_index"] for row in rows]
     if strict:
@@ -631,11 +609,11 @@ def load_figures(
         _validate_images_batch,
         batched=True,
         batch_size=64,
-        num_proc=num_proc if num_proc and len(staged) > 1 else None,
+        num_proc=config.num_proc if config.num_proc and len(staged) > 1 else None,
         fn_kwargs={
             "image_root": str(root) if root is not None else None,
-            "max_pixels": max_image_pixels,
-            "embed": embed_images,
+            "max_pixels": config.max_image_pixels,
+            "embed": config.embed_images,
         },
         remove_columns=["_image_path", "_image_bytes"],
         features=figure_features(with_messages),

@@ -119,13 +119,19 @@ def _resolved_root(image_root: str) -> str:
 
 
 def is_dicom(header: bytes, name: str = "") -> bool:
-    """Whether a file is DICOM, from its name or the ``DICM`` magic at byte 128.
+    """Whether a file is DICOM: the ``DICM`` magic at byte 128, or a DICOM file name on content that no
+    image format claims (old DICOM files have no preamble). Content that starts like an image format wins
+    over the name, because a Dataset can store a DICOM file's converted PNG under the original ``.dcm`` path.
 
     Example:
         >>> is_dicom(b"\\0" * 128 + b"DICM")
         True
+        >>> is_dicom(b"\\x89PNG\\r\\n\\x1a\\n", "scan.dcm")
+        False
     """
-    return name.lower().endswith(DICOM_SUFFIXES) or header[128:132] == b"DICM"
+    if header[128:132] == b"DICM":
+        return True
+    return name.lower().endswith(DICOM_SUFFIXES) and not header.startswith(_IMAGE_SIGNATURES)
 
 
 @contextmanager
@@ -390,6 +396,8 @@ def load_image(
         >>> image.mode  # doctest: +SKIP
         'RGB'
     """
+    if path_or_bytes is None:
+        raise ImageLoadError("no image", "<none>", "the row has no image")
     if isinstance(path_or_bytes, Image.Image):
         _check_pixels(path_or_bytes.width, path_or_bytes.height, max_pixels, "<PIL image>")
         return to_rgb(path_or_bytes, background=background)

@@ -10,11 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-#: The modality labels used in the ``modality`` column of every stage.
-MODALITIES: tuple[str, ...] = ("chest_xray", "mri", "ct_scan", "histology", "gross", "other")
+from biomed_vital.schema import DOMAIN_KEYS, MODALITIES
 
-#: LLaVA-Med's domain flags, in the priority order its evaluation uses.
-DOMAIN_KEYS: tuple[str, ...] = ("chest_xray", "mri", "histology", "gross", "ct_scan")
+__all__ = [
+    "DOMAIN_KEYS",
+    "MODALITIES",
+    "domain_for_modality",
+    "modality_from_domain",
+    "normalize_domain",
+    "resolve_modality",
+]
 
 _TRUE_STRINGS = {"true", "1", "yes", "y", "t"}
 _FALSE_STRINGS = {"false", "0", "no", "n", "f", ""}

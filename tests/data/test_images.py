@@ -192,7 +192,7 @@ def test_image_to_data_url_shrinks_and_encodes(fixture_images):
 
 
 def test_data_url_size_is_readable_by_the_token_estimator(fixture_images):
-    from biomed_vital.generation.tokens import image_size_from_data_url
+    from biomed_vital.engine.tokens import image_size_from_data_url
 
     url = image_to_data_url(Image.open(fixture_images["skimage_ihc"]), max_side=128)
     assert image_size_from_data_url(url) == (128, 128)
@@ -258,3 +258,15 @@ def test_dicom_files_without_usable_pixels_raise_a_named_error(name, cause):
     with pytest.raises(ImageLoadError, match=cause) as caught:
         load_image(get_testdata_file(name))
     assert name in str(caught.value)
+
+
+def test_a_converted_dicom_stored_under_its_dcm_path_decodes_as_the_stored_png(fixtures_dir):
+    # load_figures stores a DICOM file's converted PNG as bytes and keeps the original .dcm path;
+    # the one decoder used at generation, training and selection time must read the bytes as PNG.
+    path = fixtures_dir / "dicom" / "CT_small.dcm"
+    _, converted = check_image(path)
+    assert converted is not None and converted.startswith(b"\x89PNG")
+    stored = {"bytes": converted, "path": str(path)}
+    image = load_image(stored)
+    assert image.mode == "RGB"
+    assert np.array_equal(np.asarray(image), np.asarray(load_image(path)))

@@ -8,12 +8,7 @@ import sys
 
 import pytest
 
-from biomed_vital.preferences import (
-    format_selector_conversation,
-    format_selector_text,
-    message_text,
-    qa_pairs,
-)
+from biomed_vital.data import format_selector_conversation, format_selector_text, message_text, qa_pairs
 
 
 def _demonstrations(path):

@@ -1,0 +1,67 @@
+"""``FigureLoadingConfig``: the options of :func:`biomed_vital.data.load_figures`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from biomed_vital.data.images import DEFAULT_MAX_IMAGE_PIXELS
+
+__all__ = ["FigureLoadingConfig"]
+
+
+@dataclass
+class FigureLoadingConfig:
+    """How ``load_figures`` reads a source: where images are, what counts as an error, and speed settings.
+
+    Example:
+        >>> FigureLoadingConfig(image_root="images/", strict=True).strict
+        True
+    """
+
+    image_root: str | None = field(
+        default=None,
+        metadata={
+            "help": "Folder image paths resolve against (default: the source file's or folder's own folder); "
+            "paths that leave it are refused."
+        },
+    )
+    strict: bool = field(
+        default=False,
+        metadata={"help": "Fail on the first bad row instead of recording its error in the row."},
+    )
+    max_image_pixels: int | None = field(
+        default=DEFAULT_MAX_IMAGE_PIXELS,
+        metadata={"help": "Refuse images with more pixels than this (decompression bombs); empty: no limit."},
+    )
+    num_proc: int | None = field(
+        default=None, metadata={"help": "Processes that check images; empty: this process only."}
+    )
+    split: str = field(default="train", metadata={"help": "Split to use for Hub ids and saved DatasetDicts."})
+    deduplicate: bool = field(
+        default=False, metadata={"help": "Keep the first row of each duplicated id instead of failing."}
+    )
+    embed_images: bool = field(
+        default=False, metadata={"help": "Store image bytes in the Dataset instead of file references."}
+    )
+    encoding: str | None = field(
+        default=None,
+        metadata={
+            "help": "Text encoding of the source file; empty: UTF-8, else cp1252 / latin-1 with a warning."
+        },
+    )
+    image_suffix: str = field(
+        default=".jpg", metadata={"help": "File suffix of LLaVA-Med's <pair_id> image naming convention."}
+    )
+
+    def __post_init__(self) -> None:
+        if self.max_image_pixels is not None and self.max_image_pixels < 1:
+            raise ValueError(f"max_image_pixels must be >= 1 or empty, got {self.max_image_pixels}")
+        if self.num_proc is not None and self.num_proc < 1:
+            raise ValueError(f"num_proc must be >= 1 or empty, got {self.num_proc}")
+        if self.image_root is not None:
+            self.image_root = str(self.image_root)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return asdict(self)
