@@ -26,7 +26,6 @@ __all__ = [
     "TWO_ANSWER_SYSTEM_PROMPT",
     "Demonstration",
     "DemonstrationPool",
-    "conversation_text",
     "figure_context_text",
     "prompt_sha",
 ]
@@ -145,29 +144,6 @@ def figure_context_text(
     for question, answer in qa_pairs:
         lines.append(f"Question: {question.strip()}")
         lines.append(f"Answer: {answer.strip()}")
-    return "\n".join(lines)
-
-
-def conversation_text(messages: Sequence[Mapping[str, Any]]) -> str:
-    """A conversation in the generator's output format (``User:`` / ``Assistant:`` lines).
-
-    Example:
-        >>> print(conversation_text([{"role": "user", "content": "Which organ?"},
-        ...                          {"role": "assistant", "content": "The liver."}]))
-        User: Which organ?
-        Assistant: The liver.
-    """
-    lines = []
-    for message in messages:
-        role = str(message.get("role", "")).lower()
-        speaker = {"user": "User", "human": "User", "assistant": "Assistant", "gpt": "Assistant"}.get(role)
-        if speaker is None:
-            continue
-        content = message.get("content")
-        if isinstance(content, list):
-            content = "\n".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping))
-        text = str(content or "").replace("<image>", "").strip()
-        lines.append(f"{speaker}: {text}")
     return "\n".join(lines)
 
 

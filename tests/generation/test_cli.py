@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from biomed_vital.generation.cli import main
+from biomed_vital.cli import main
 
 
 def test_generate_then_judge_from_the_command_line(server, tmp_path, figures, capsys, monkeypatch) -> None:

@@ -54,7 +54,7 @@ def test_each_turn_is_scored_and_the_mean_is_the_score(
 
 def test_the_judge_request_carries_the_figure_and_one_pair(server, tmp_path, candidates) -> None:
     judge = judge_for(server, tmp_path, structured_output=True)
-    plans = judge._plan(candidates)
+    plans = judge.plan(candidates)
     body = plans[0].requests[1].build()
     system, user = body["messages"]
     assert "score" in system["content"].lower() and "medical accuracy" in system["content"]
