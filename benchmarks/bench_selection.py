@@ -163,7 +163,7 @@ def bench_scoring_overhead(
     import torch
     from datasets import load_from_disk
 
-    from biomed_vital.preferences import format_selector_text, qa_pairs
+    from biomed_vital.data import format_selector_text, qa_pairs
     from biomed_vital.selection import select
     from biomed_vital.testing import tiny_selector
 

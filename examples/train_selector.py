@@ -110,13 +110,13 @@ def main() -> None:
 
     from datasets import load_from_disk
 
+    from biomed_vital.preferences import degraded_answer_pairs
     from biomed_vital.selection import (
         SelectorModel,
         SelectorProcessor,
         SelectorTrainer,
         SelectorTrainingConfig,
         compute_features,
-        degraded_answer_pairs,
     )
     from biomed_vital.testing import build_tiny_tokenizer, tiny_selector
 

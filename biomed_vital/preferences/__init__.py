@@ -3,18 +3,13 @@
 ``PreferenceDataset`` builds the *preferences* columns (``chosen_text``/``rejected_text``,
 ``chosen_image``/``rejected_image``, ``weight``, ``source``, ...) as a ``datasets.Dataset``
 from clinician annotations and from judge scores, and mixes the two. Every text goes through
-:func:`format_selector_text`, the single layout the selector reads.
+:func:`biomed_vital.data.format_selector_text`, the single layout the selector reads.
 
 Names are loaded lazily; importing this package does not import torch.
 
 Example:
-    >>> from biomed_vital.preferences import format_selector_text, qa_pairs
-    >>> pairs = qa_pairs([{"role": "user", "content": "What modality?"},
-    ...                   {"role": "assistant", "content": "CT."}])
-    >>> print(format_selector_text("Head CT.", [], *pairs[0]))
-    Caption: Head CT.
-    Question: What modality?
-    Answer: CT.
+    >>> from biomed_vital.preferences import PreferenceDataset
+    >>> pairs = PreferenceDataset.from_judge_scores(judged, min_gap=2)     # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -30,9 +25,9 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "deduplicate_preferences": "biomed_vital.preferences.dataset",
     "mix_preferences": "biomed_vital.preferences.dataset",
     "preference_build_stats": "biomed_vital.preferences.dataset",
-    "preference_features": "biomed_vital.preferences.dataset",
     "summarize_preferences": "biomed_vital.preferences.dataset",
     "train_test_split_by_figure": "biomed_vital.preferences.dataset",
+    "degraded_answer_pairs": "biomed_vital.preferences.degraded",
     "ANNOTATION_CHOICES": "biomed_vital.preferences.annotations",
     "AnnotationError": "biomed_vital.preferences.annotations",
     "AnswerMark": "biomed_vital.preferences.annotations",
@@ -40,17 +35,22 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "append_annotations": "biomed_vital.preferences.annotations",
     "normalize_annotation": "biomed_vital.preferences.annotations",
     "read_annotations": "biomed_vital.preferences.annotations",
-    "DEFAULT_MAX_MENTIONS": "biomed_vital.preferences.text",
-    "format_selector_conversation": "biomed_vital.preferences.text",
-    "format_selector_text": "biomed_vital.preferences.text",
-    "message_text": "biomed_vital.preferences.text",
-    "qa_pairs": "biomed_vital.preferences.text",
 }
 
-__getattr__, __dir__, __all__ = attach(__name__, _LAZY_ATTRIBUTES)
+# Moved for one release: the text layout and conversation helpers to the data layer, the schema to schema.py.
+_DEPRECATED: dict[str, str] = {
+    "DEFAULT_MAX_MENTIONS": "biomed_vital.data.text",
+    "format_selector_conversation": "biomed_vital.data.text",
+    "format_selector_text": "biomed_vital.data.text",
+    "message_text": "biomed_vital.data.conversations",
+    "qa_pairs": "biomed_vital.data.conversations",
+    "preference_features": "biomed_vital.schema",
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _LAZY_ATTRIBUTES, deprecated=_DEPRECATED)
 
 if TYPE_CHECKING:
-    from biomed_vital.preferences.annotations import (  # noqa: F401
+    from biomed_vital.preferences.annotations import (
         ANNOTATION_CHOICES,
         AnnotationError,
         AnswerMark,
@@ -59,21 +59,14 @@ if TYPE_CHECKING:
         normalize_annotation,
         read_annotations,
     )
-    from biomed_vital.preferences.dataset import (  # noqa: F401
+    from biomed_vital.preferences.dataset import (
         PAPER_CLINICIAN_WEIGHTS,
         PreferenceDataset,
         clinician_weight_sweep,
         deduplicate_preferences,
         mix_preferences,
         preference_build_stats,
-        preference_features,
         summarize_preferences,
         train_test_split_by_figure,
     )
-    from biomed_vital.preferences.text import (  # noqa: F401
-        DEFAULT_MAX_MENTIONS,
-        format_selector_conversation,
-        format_selector_text,
-        message_text,
-        qa_pairs,
-    )
+    from biomed_vital.preferences.degraded import degraded_answer_pairs

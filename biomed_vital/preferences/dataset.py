@@ -54,13 +54,14 @@ import numpy as np
 import pyarrow as pa
 from tqdm.auto import tqdm
 
-from biomed_vital.preferences.annotations import AnnotationError, read_annotations
-from biomed_vital.preferences.text import (
+from biomed_vital.data.text import (
     DEFAULT_MAX_MENTIONS,
     format_selector_conversation,
     format_selector_text,
     qa_pairs,
 )
+from biomed_vital.preferences.annotations import AnnotationError, read_annotations
+from biomed_vital.schema import preference_features
 
 __all__ = [
     "PAPER_CLINICIAN_WEIGHTS",
@@ -97,40 +98,6 @@ _STRING_COLUMNS = (
     "chosen_candidate_id",
     "rejected_candidate_id",
 )
-
-
-def preference_features(decode_images: bool = True):
-    """The ``datasets.Features`` of a preference dataset (column order included).
-
-    Example:
-        >>> list(preference_features())[:4]
-        ['chosen_image', 'rejected_image', 'chosen_text', 'rejected_text']
-    """
-    from datasets import Features, Image, Value
-
-    string = Value("string")
-    return Features(
-        {
-            "chosen_image": Image(decode=decode_images),
-            "rejected_image": Image(decode=decode_images),
-            "chosen_text": string,
-            "rejected_text": string,
-            "weight": Value("float64"),
-            "source": string,
-            "annotator": string,
-            "figure_id": string,
-            "question": string,
-            "pair_kind": string,
-            "chosen_candidate_id": string,
-            "rejected_candidate_id": string,
-            "chosen_score": Value("float64"),
-            "rejected_score": Value("float64"),
-            "chosen_figure_id": string,
-            "rejected_figure_id": string,
-            "votes": Value("int32"),
-            "timestamp": string,
-        }
-    )
 
 
 # ----------------------------------------------------------------------------- build statistics

@@ -27,22 +27,6 @@ def undecoded(dataset: Dataset, columns: Sequence[str]) -> Dataset:
     return view
 
 
-_DECODER = ImageFeature()
-
-
-def decode_image(value: Any):
-    """Decode one stored image value (`{"bytes", "path"}`, a path, or an already decoded PIL image) to RGB PIL."""
-    if value is None:
-        raise ValueError("the image is missing (None)")
-    if hasattr(value, "convert"):
-        image = value
-    elif isinstance(value, str):
-        image = _DECODER.decode_example({"path": value, "bytes": None})
-    else:
-        image = _DECODER.decode_example(value)
-    return image.convert("RGB") if image.mode != "RGB" else image
-
-
 def image_key(value: Any) -> str:
     """A content key of a stored image, so the same image stored twice is encoded once."""
     key = image_fingerprint(value)
@@ -84,4 +68,4 @@ def identity_collate(batch: Any) -> Any:
     return batch
 
 
-__all__ = ["RowBatches", "decode_image", "identity_collate", "image_key", "iter_column", "undecoded"]
+__all__ = ["RowBatches", "identity_collate", "image_key", "iter_column", "undecoded"]

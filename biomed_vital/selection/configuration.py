@@ -97,6 +97,6 @@ class SelectorConfig(PreTrainedConfig):
 __all__ = ["SelectorConfig"]
 
 # Registrations that waited while this module was importing transformers can run now.
-from biomed_vital.selection._auto_registration import retry_pending_registrations  # noqa: E402
+from biomed_vital.selection.auto import retry_pending_registrations  # noqa: E402
 
 retry_pending_registrations()

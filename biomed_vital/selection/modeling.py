@@ -79,7 +79,7 @@ class SelectorModel(PreTrainedModel):
             "token_type_ids" in inspect.signature(self.text_model.forward).parameters
         )
         self.post_init()
-        self._apply_freezing()
+        self.set_frozen()
 
     # ------------------------------------------------------------------ construction helpers
     @classmethod
@@ -150,7 +150,7 @@ class SelectorModel(PreTrainedModel):
         default_description = (
             "A BioMed-VITAL selection model: it scores how well a question/answer about a biomedical figure "
             "agrees with clinician preferences, from the image and the text (caption, mentions, question, "
-            "answer). Use it with `biomed_vital.selection.select` to keep the best generated instruction data."
+            "answer). Use it with `biomed_vital.selection.scoring` to keep the best generated instruction data."
         )
         return model_card(
             repo_id=repo_id,
@@ -208,9 +208,24 @@ class SelectorModel(PreTrainedModel):
                 create_pr=create_pr,
             )
 
-    def _apply_freezing(self) -> None:
+    def set_frozen(self, *, vision: bool | None = None, text: bool | None = None) -> SelectorModel:
+        """Freeze or unfreeze the encoders (``None`` keeps the configured setting); returns the model.
+
+        Frozen encoders get no gradient and stay in eval mode; the setting is saved with the config.
+
+        Example:
+            >>> model = model.set_frozen(vision=True)          # doctest: +SKIP
+            >>> model.config.freeze_vision                     # doctest: +SKIP
+            True
+        """
+        if vision is not None:
+            self.config.freeze_vision = vision
+        if text is not None:
+            self.config.freeze_text = text
         self.vision_model.requires_grad_(not self.config.freeze_vision)
         self.text_model.requires_grad_(not self.config.freeze_text)
+        self.train(self.training)
+        return self
 
     def train(self, mode: bool = True) -> SelectorModel:
         """Switch train/eval mode; frozen encoders stay in eval mode so their dropout and norms stay fixed."""
@@ -327,6 +342,6 @@ class SelectorModel(PreTrainedModel):
 __all__ = ["SelectorModel"]
 
 # Registrations that waited while this module was importing transformers can run now.
-from biomed_vital.selection._auto_registration import retry_pending_registrations  # noqa: E402
+from biomed_vital.selection.auto import retry_pending_registrations  # noqa: E402
 
 retry_pending_registrations()

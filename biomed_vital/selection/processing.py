@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from PIL import Image as PILImage
 from transformers import BatchFeature, ProcessorMixin
 
 
@@ -129,7 +130,9 @@ class SelectorProcessor(ProcessorMixin):
         return encoded
 
     def preprocess_images(self, images: Any, *, return_tensors: str | None = "pt") -> BatchFeature:
-        """Resize/normalise images (PIL, arrays) into `pixel_values`; non-RGB images are converted first.
+        """Resize/normalise images (PIL, arrays) into `pixel_values`; non-RGB images are converted first, with
+        the data layer's decoder (`biomed_vital.data.to_rgb`: alpha composited on white, 16-bit stretched), so
+        an image looks the same at training and at selection time.
 
         Example:
             >>> processor.preprocess_images([Image.new("L", (64, 64))])["pixel_values"].shape  # doctest: +SKIP
@@ -137,10 +140,9 @@ class SelectorProcessor(ProcessorMixin):
         """
         if not isinstance(images, (list, tuple)):
             images = [images]
-        images = [
-            image.convert("RGB") if hasattr(image, "convert") and image.mode != "RGB" else image
-            for image in images
-        ]
+        from biomed_vital.data import to_rgb
+
+        images = [to_rgb(image) if isinstance(image, PILImage.Image) else image for image in images]
         return self.image_processor(images=images, return_tensors=return_tensors)
 
     @property
@@ -158,6 +160,6 @@ class SelectorProcessor(ProcessorMixin):
 __all__ = ["SelectorProcessor"]
 
 # Registrations that waited while this module was importing transformers can run now.
-from biomed_vital.selection._auto_registration import retry_pending_registrations  # noqa: E402
+from biomed_vital.selection.auto import retry_pending_registrations  # noqa: E402
 
 retry_pending_registrations()

@@ -14,16 +14,16 @@ card and `accelerate` (single CPU, one GPU or `accelerate launch` on many) all c
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 from datasets import Dataset, IterableDataset
-from trl import RewardConfig, RewardTrainer
+from trl import RewardTrainer
 
-from biomed_vital.selection.losses import LOSS_TYPES, pairwise_preference_loss
+from biomed_vital.selection.losses import pairwise_preference_loss
 from biomed_vital.selection.metrics import preference_metrics
+from biomed_vital.selection.training_config import SelectorTrainingConfig
 
 FEATURE_COLUMNS = (
     "chosen_image_features",
@@ -33,85 +33,6 @@ FEATURE_COLUMNS = (
 )
 _SOURCE_CODES = {"judge": 0, "clinician": 1}
 _PAIR_INFO_KEYS = ("pair_source", "pair_group", "pair_chosen_key", "pair_rejected_key")
-
-
-def _accelerator_supports_bf16() -> bool:
-    if torch.cuda.is_available():
-        return torch.cuda.is_bf16_supported()
-    xpu = getattr(torch, "xpu", None)
-    return bool(xpu is not None and xpu.is_available())
-
-
-@dataclass
-class SelectorTrainingConfig(RewardConfig):
-    """Training arguments of the selector: `trl.RewardConfig` plus the selector's loss options.
-
-    Device-dependent defaults are resolved for the machine instead of TRL's GPU defaults: `bf16=None` becomes
-    True only on an accelerator that supports bfloat16 (never on CPU), and `gradient_checkpointing=None`
-    becomes False (selector encoders are small; turn it on explicitly for large towers).
-
-    Args:
-        loss_type: `"logistic"` (weighted Bradley-Terry, the default) or `"hinge"`; both on raw scores.
-        margin: for `hinge` the required score gap (default 1.0); for `logistic` a gap subtracted from the score
-            difference (default 0). A `margin` column in the dataset overrides it per pair.
-        clinician_weight: if set, every pair whose `source` is `"clinician"` gets this weight (judge pairs keep
-            their `weight` column, or 1).
-        max_length: tokens per text; longer texts are truncated (default: the tokenizer's limit), never dropped.
-        truncation_side: `"left"` cuts the start of the text (caption, mentions) so the answer, which comes last
-            in the selector layout, is always seen; `"right"` cuts the end. None (default) keeps the processor's
-            setting (`"left"` unless changed), so that training, `compute_features` and `select()` truncate alike.
-
-    Example:
-        >>> args = SelectorTrainingConfig("selector-run", loss_type="hinge", clinician_weight=10.0,
-        ...                               use_cpu=True, report_to="none")
-        >>> args.bf16, args.gradient_checkpointing, args.margin
-        (False, False, 1.0)
-    """
-
-    gradient_checkpointing: bool | None = field(  # type: ignore[assignment]
-        default=None,
-        metadata={
-            "help": "Gradient checkpointing; None resolves to False (the selector's encoders are small)."
-        },
-    )
-    bf16: bool | None = field(  # type: ignore[assignment]
-        default=None,
-        metadata={
-            "help": "bf16 mixed precision; None resolves to True only on an accelerator with bf16 support."
-        },
-    )
-    loss_type: str = field(default="logistic", metadata={"help": f"One of {list(LOSS_TYPES)}."})
-    margin: float | None = field(
-        default=None, metadata={"help": "Score gap: hinge default 1.0, logistic default 0.0."}
-    )
-    clinician_weight: float | None = field(
-        default=None,
-        metadata={"help": "Weight given to every clinician pair (None keeps the weight column)."},
-    )
-    max_length: int | None = field(
-        default=None,
-        metadata={"help": "Tokens per text (truncated, never dropped); None: the tokenizer's limit."},
-    )
-    truncation_side: str | None = field(
-        default=None,
-        metadata={"help": "'left' or 'right' to override the processor's tokenizer; None keeps its setting."},
-    )
-
-    def __post_init__(self):
-        if self.loss_type not in LOSS_TYPES:
-            raise ValueError(f"loss_type={self.loss_type!r} is not supported; use one of {list(LOSS_TYPES)}.")
-        if self.truncation_side not in (None, "left", "right"):
-            raise ValueError(f"truncation_side={self.truncation_side!r}; use 'left' or 'right'.")
-        if self.clinician_weight is not None and self.clinician_weight <= 0:
-            raise ValueError(f"clinician_weight must be > 0; got {self.clinician_weight}.")
-        if self.margin is None:
-            self.margin = 1.0 if self.loss_type == "hinge" else 0.0
-        if self.bf16 is None:
-            on_accelerator = not self.use_cpu and (torch.cuda.is_available() or _accelerator_supports_bf16())
-            self.bf16 = bool(not self.fp16 and on_accelerator and _accelerator_supports_bf16())
-        if self.gradient_checkpointing is None:
-            self.gradient_checkpointing = False
-        super().__post_init__()
 
 
 def _stable_hash(value: Any) -> int:
@@ -258,7 +179,7 @@ class SelectorTrainer(RewardTrainer):
 
             processing_class = SelectorProcessor.from_pretrained(model)
         if isinstance(model, str):
-            from biomed_vital.selection._auto_registration import register_auto_classes
+            from biomed_vital.selection.auto import register_auto_classes
 
             register_auto_classes()  # RewardTrainer loads string ids with AutoModelForSequenceClassification
         processor = processing_class

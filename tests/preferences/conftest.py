@@ -8,7 +8,6 @@ demonstration: real clinician-selected text, deliberately mismatched, never inve
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -25,13 +24,6 @@ STAND_IN_IMAGE_BY_DOMAIN = {
 def _to_messages(turns):
     role = {"human": "user", "gpt": "assistant"}
     return [{"role": role[t["from"]], "content": t["value"].replace("<image>", "").strip()} for t in turns]
-
-
-@pytest.fixture(scope="session")
-def demonstrations(clinician_demonstrations_path: Path) -> list[dict]:
-    return [
-        json.loads(line) for line in clinician_demonstrations_path.read_text().splitlines() if line.strip()
-    ]
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,8 @@ import json
 
 from datasets import load_from_disk
 
-from biomed_vital.preferences import qa_pairs
-from biomed_vital.preferences.cli import main
+from biomed_vital.cli.commands.preferences import main
+from biomed_vital.data import qa_pairs
 
 
 def test_build_mixes_splits_saves_and_summarises(tmp_path, candidates, candidate_rows, capsys):

@@ -10,15 +10,14 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
+from biomed_vital.data import format_selector_text, qa_pairs
 from biomed_vital.preferences import (
     AnnotationError,
     PreferenceDataset,
-    format_selector_text,
     preference_build_stats,
-    preference_features,
-    qa_pairs,
     summarize_preferences,
 )
+from biomed_vital.schema import preference_features
 
 DESIGN_COLUMNS = [
     "chosen_image",

@@ -9,18 +9,11 @@ answer, or a fixed non-answer sentence.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 from datasets import Dataset, Features, Image, List, Value
-from PIL import Image as PILImage
 
-from biomed_vital.data import conversations_to_messages
-from biomed_vital.selection import degraded_answer_pairs
-
-DOMAINS = ("chest_xray", "mri", "ct_scan", "histology", "gross")
-STAND_IN_SIZE = 32  # tiny models read 32x32 images; shrinking once keeps PNG decoding out of the timings
+from biomed_vital.preferences import degraded_answer_pairs
+from tests.fixture_data import demonstration_figures, domain_of, record_context
 
 
 @pytest.fixture(autouse=True)
@@ -32,70 +25,6 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
-
-
-def _domain(flags: dict) -> str:
-    return next((name for name in DOMAINS if flags.get(name)), "other")
-
-
-@pytest.fixture(scope="session")
-def demonstrations(clinician_demonstrations_path: Path) -> list[dict]:
-    return [
-        json.loads(line) for line in clinician_demonstrations_path.read_text().splitlines() if line.strip()
-    ]
-
-
-@pytest.fixture(scope="session")
-def stand_in_images(fixtures_dir: Path, tmp_path_factory) -> dict[str, str]:
-    """One small real image per domain (path to a downscaled PNG copy), used as stand-ins."""
-    records = [json.loads(line) for line in (fixtures_dir / "images.jsonl").read_text().splitlines() if line]
-    folder = tmp_path_factory.mktemp("stand_in_images")
-    chosen: dict[str, str] = {}
-    for record in records:
-        domain = _domain(record["domain"])
-        if domain in chosen:
-            continue
-        image = PILImage.open(fixtures_dir / record["image"]).convert("RGB")
-        image = image.resize((STAND_IN_SIZE, STAND_IN_SIZE))
-        path = folder / f"{record['id']}.png"
-        image.save(path)
-        chosen[domain] = str(path)
-    chosen.setdefault("other", next(iter(chosen.values())))
-    return chosen
-
-
-def _record_context(record: dict) -> tuple[str, list[str]]:
-    return record.get("fig_caption") or "", [m["tokens"] for m in record.get("in_text_mention") or []]
-
-
-def demonstration_figures(records: list[dict], images: dict[str, str]) -> Dataset:
-    """A figures Dataset (with conversations) from demonstration records, each with a stand-in image."""
-    rows = []
-    for record in records:
-        caption, mentions = _record_context(record)
-        rows.append(
-            {
-                "id": str(record["id"]),
-                "image": images.get(_domain(record["domain"]), images["other"]),
-                "caption": caption,
-                "mentions": mentions,
-                "messages": conversations_to_messages(record["conversations"]),
-                "modality": _domain(record["domain"]),
-                "image_is_stand_in": True,
-            }
-        )
-    features = Features(
-        {
-            "id": Value("string"),
-            "image": Image(),
-            "caption": Value("string"),
-            "mentions": List(Value("string")),
-            "messages": List({"role": Value("string"), "content": Value("string")}),
-            "modality": Value("string"),
-            "image_is_stand_in": Value("bool"),
-        }
-    )
-    return Dataset.from_list(rows, features=features)
 
 
 @pytest.fixture(scope="session")
@@ -125,12 +54,12 @@ def candidates(demonstrations, stand_in_images) -> Dataset:
     """A candidates Dataset (the generator's columns) from the demonstrations, 2 modalities, 1 error row."""
     rows = []
     for index, record in enumerate(demonstrations[:12]):
-        caption, mentions = _record_context(record)
+        caption, mentions = record_context(record)
         messages = [
             {"role": "user" if turn["from"] == "human" else "assistant", "content": turn["value"]}
             for turn in record["conversations"]
         ]
-        domain = _domain(record["domain"])
+        domain = domain_of(record["domain"])
         rows.append(
             {
                 "id": str(record["id"]),

@@ -4,7 +4,7 @@ import json
 
 from datasets import load_from_disk
 
-from biomed_vital.selection.cli import select_main, train_selector_main
+from biomed_vital.cli import main
 from biomed_vital.testing import tiny_selector
 
 
@@ -14,21 +14,24 @@ def test_train_then_select_from_the_command_line(tmp_path, small_pairs, candidat
     candidates.save_to_disk(str(tmp_path / "candidates"))
 
     assert (
-        train_selector_main(
+        main(
             [
+                "train-selector",
                 str(tmp_path / "pairs"),
                 "--model",
                 str(tmp_path / "start"),
                 "--eval",
                 str(tmp_path / "pairs"),
-                "--epochs",
+                "--num-train-epochs",
                 "1",
-                "--batch-size",
+                "--per-device-train-batch-size",
                 "16",
                 "--learning-rate",
                 "1e-3",
-                "--out",
+                "--output-dir",
                 str(tmp_path / "selector"),
+                "--report-to",
+                "none",
             ]
         )
         == 0
@@ -37,8 +40,9 @@ def test_train_then_select_from_the_command_line(tmp_path, small_pairs, candidat
     assert "eval_pairwise_accuracy" in metrics
 
     assert (
-        select_main(
+        main(
             [
+                "select",
                 str(tmp_path / "candidates"),
                 "--model",
                 str(tmp_path / "selector"),

@@ -45,7 +45,7 @@ def test_registration_also_works_when_transformers_was_imported_first(saved_sele
         from transformers import AutoModel
         import biomed_vital
         import biomed_vital  # a second import must not install a second hook
-        from biomed_vital.selection._auto_registration import _AutoRegistrationFinder
+        from biomed_vital.selection.auto import _AutoRegistrationFinder
         import sys
         print(sum(isinstance(f, _AutoRegistrationFinder) for f in sys.meta_path))
         print(type(AutoModel.from_pretrained({str(saved_selector)!r})).__name__)

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import pytest
 
-from biomed_vital.preferences import format_selector_text, preference_features, qa_pairs
-from biomed_vital.selection import degraded_answer_pairs
-from biomed_vital.selection.sanity import NON_ANSWER
-
-from .conftest import demonstration_figures
+from biomed_vital.data import format_selector_text, qa_pairs
+from biomed_vital.preferences import degraded_answer_pairs
+from biomed_vital.preferences.degraded import NON_ANSWER
+from biomed_vital.schema import preference_features
+from tests.fixture_data import demonstration_figures
 
 
 def test_pairs_follow_the_preference_contract_and_keep_real_text(demonstrations, stand_in_images):

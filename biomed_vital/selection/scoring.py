@@ -12,22 +12,26 @@ from __future__ import annotations
 import json
 import math
 import os
+from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 from datasets import Dataset, Value
 from tqdm.auto import tqdm
 
-from biomed_vital.selection._rows import RowBatches, decode_image, identity_collate, iter_column, undecoded
+from biomed_vital import schema
+from biomed_vital.data import load_image
+from biomed_vital.selection._rows import RowBatches, identity_collate, iter_column, undecoded
+from biomed_vital.selection.scoring_config import SelectionConfig
 
-SCORE_COLUMN = "selector_score"
-_TEXT_COLUMNS = ("caption", "mentions", "messages")
+SCORE_COLUMN = schema.SELECTOR_SCORE
+_TEXT_COLUMNS = (schema.CAPTION, schema.MENTIONS, schema.MESSAGES)
 
 
 def _candidate_texts(caption: Any, mentions: Any, messages: Any, score_by: str) -> list[str]:
-    from biomed_vital.preferences import format_selector_conversation, format_selector_text, qa_pairs
+    from biomed_vital.data import format_selector_conversation, format_selector_text, qa_pairs
 
     if score_by == "conversation":
         return [format_selector_conversation(caption, mentions, messages)] if messages else []
@@ -59,7 +63,7 @@ class _CandidateBatch:
                 )
                 if not row_texts:
                     raise ValueError("the conversation has no question/answer pair")
-                image = decode_image(rows["image"][position])
+                image = load_image(rows["image"][position])
             except Exception as error:  # one bad row must not stop a pool of 100k
                 errors.append((row, f"{type(error).__name__}: {error}"))
                 continue
@@ -156,14 +160,9 @@ def select(
     model: Any,
     processor: Any = None,
     *,
-    top_fraction: float | None = None,
-    threshold: float | None = None,
-    per_modality: bool = False,
-    batch_size: int = 64,
-    num_workers: int | None = None,
+    config: SelectionConfig | None = None,
     output_dir: str | os.PathLike | None = None,
-    score_by: Literal["qa_mean", "conversation"] = "qa_mean",
-    max_length: int | None = None,
+    **options: Any,
 ) -> Dataset:
     """Score every candidate conversation and keep the best ones; adds the `selector_score` column.
 
@@ -176,13 +175,9 @@ def select(
         candidates: the generator's output (`image`, `caption`, `mentions`, `messages`, `status`, `modality`).
         model: a `SelectorModel` (or a path / Hub id to load one).
         processor: its `SelectorProcessor` (loaded from `model` when it is a path and this is None).
-        top_fraction: keep this fraction of the scored candidates (per modality with `per_modality=True`).
-        threshold: keep candidates scoring at least this; combined with `top_fraction`, both must hold.
-            With neither, every scored candidate is kept (pure scoring).
-        per_modality: apply the cut-off within each `modality` so every modality keeps its share.
-        batch_size: candidates per model batch.
-        num_workers: DataLoader worker processes that read rows, decode images and tokenize (default: up to
-            4, one less than the CPU count). With 0, everything runs in this process.
+        config: a `SelectionConfig` (`top_fraction`, `threshold`, `per_modality`, `score_by`, `batch_size`,
+            `num_workers`, `max_length`); keyword arguments naming its fields override it. With neither
+            `top_fraction` nor `threshold`, every scored candidate is kept (pure scoring).
         output_dir: where the selection report goes: `selection_summary.json` (counts kept/dropped per
             modality, cut-offs, failures), `score_histogram.png` and `scores.npy` (one score per row, NaN where
             not scored).
@@ -194,12 +189,20 @@ def select(
         >>> selected = select(candidates, "path/to/selector", top_fraction=0.2, per_modality=True,  # doctest: +SKIP
         ...                   output_dir="selection_report")
     """
-    if top_fraction is not None and not 0.0 < top_fraction <= 1.0:
-        raise ValueError(f"top_fraction must be in (0, 1]; got {top_fraction}.")
-    if score_by not in ("qa_mean", "conversation"):
-        raise ValueError(f"score_by={score_by!r}; use 'qa_mean' or 'conversation'.")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1; got {batch_size}.")
+    unknown = sorted(set(options) - {f.name for f in fields(SelectionConfig)})
+    if unknown:
+        raise TypeError(
+            f"select() got unknown option(s) {unknown}; SelectionConfig fields are "
+            f"{sorted(f.name for f in fields(SelectionConfig))}"
+        )
+    config = replace(config, **options) if config is not None else SelectionConfig(**options)
+    top_fraction, threshold, per_modality = config.top_fraction, config.threshold, config.per_modality
+    score_by, batch_size, num_workers, max_length = (
+        config.score_by,
+        config.batch_size,
+        config.num_workers,
+        config.max_length,
+    )
     missing = [column for column in ("image", "messages") if column not in candidates.column_names]
     if missing:
         raise ValueError(

@@ -59,7 +59,7 @@ def register_auto_classes() -> None:
     """Register the config, model and processor with every Auto class at once.
 
     Example:
-        >>> from biomed_vital.selection._auto_registration import register_auto_classes
+        >>> from biomed_vital.selection.auto import register_auto_classes
         >>> register_auto_classes()
     """
     register_config()

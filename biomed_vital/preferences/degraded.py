@@ -54,7 +54,8 @@ def degraded_answer_pairs(
         >>> pairs[0]["pair_kind"]                                                         # doctest: +SKIP
         'degraded:truncated'
     """
-    from biomed_vital.preferences import format_selector_text, preference_features, qa_pairs
+    from biomed_vital.data import format_selector_text, qa_pairs
+    from biomed_vital.schema import preference_features
 
     unknown = [kind for kind in kinds if kind not in DEGRADATIONS]
     if unknown or not kinds:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from biomed_vital.preferences import format_selector_conversation, format_selector_text, qa_pairs
+from biomed_vital.data import format_selector_conversation, format_selector_text, qa_pairs
 from biomed_vital.selection import select
 from biomed_vital.testing import tiny_selector
 

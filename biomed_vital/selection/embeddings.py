@@ -18,7 +18,8 @@ import torch
 from datasets import Dataset, concatenate_datasets
 from tqdm.auto import tqdm
 
-from biomed_vital.selection._rows import decode_image, identity_collate, image_key, iter_column, undecoded
+from biomed_vital.data import load_image
+from biomed_vital.selection._rows import identity_collate, image_key, iter_column, undecoded
 
 PREFERENCE_IMAGE_COLUMNS = {
     "chosen_image": "chosen_image_features",
@@ -76,7 +77,7 @@ class _SourceImages(torch.utils.data.Dataset):
             rows = [self.sources[positions[slot]][1] for slot in slots]
             for slot, row, value in zip(slots, rows, self.view[rows][column], strict=True):
                 try:
-                    images[slot] = decode_image(value)
+                    images[slot] = load_image(value)
                 except Exception as error:
                     raise ValueError(
                         f"cannot decode the image in row {row}, column {column!r}: {error}"

@@ -1,0 +1,71 @@
+"""``SelectionConfig``: the options of :func:`biomed_vital.selection.select` (which candidates are kept, and
+how they are scored)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+__all__ = ["SelectionConfig"]
+
+
+@dataclass
+class SelectionConfig:
+    """Which candidates ``select()`` keeps and how it scores them.
+
+    Example:
+        >>> SelectionConfig(top_fraction=0.2, per_modality=True).score_by
+        'qa_mean'
+    """
+
+    top_fraction: float | None = field(
+        default=None,
+        metadata={
+            "help": "Keep this fraction of the scored candidates (per modality with per_modality); empty: "
+            "no fraction cut-off."
+        },
+    )
+    threshold: float | None = field(
+        default=None,
+        metadata={
+            "help": "Keep candidates scoring at least this; with top_fraction both must hold. With neither, "
+            "every scored candidate is kept (pure scoring)."
+        },
+    )
+    per_modality: bool = field(
+        default=False,
+        metadata={"help": "Apply the cut-off within each modality, so every modality keeps its share."},
+    )
+    score_by: Literal["qa_mean", "conversation"] = field(
+        default="qa_mean",
+        metadata={
+            "help": "qa_mean: the mean score of the question-answer pairs; conversation: one score for the "
+            "whole conversation."
+        },
+    )
+    batch_size: int = field(default=64, metadata={"help": "Candidates per model batch."})
+    num_workers: int | None = field(
+        default=None,
+        metadata={
+            "help": "DataLoader worker processes that read rows, decode images and tokenize (empty: up to 4, "
+            "one less than the CPU count; 0: all in this process)."
+        },
+    )
+    max_length: int | None = field(
+        default=None,
+        metadata={"help": "Tokens per text (empty: the tokenizer's limit); longer texts are truncated."},
+    )
+
+    def __post_init__(self) -> None:
+        if self.top_fraction is not None and not 0.0 < self.top_fraction <= 1.0:
+            raise ValueError(f"top_fraction must be in (0, 1]; got {self.top_fraction}.")
+        if self.score_by not in ("qa_mean", "conversation"):
+            raise ValueError(f"score_by={self.score_by!r}; use 'qa_mean' or 'conversation'.")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1; got {self.batch_size}.")
+        if self.num_workers is not None and self.num_workers < 0:
+            raise ValueError(f"num_workers must be >= 0; got {self.num_workers}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return asdict(self)
