@@ -19,7 +19,7 @@ import pytest
 from openai import AsyncOpenAI, OpenAI
 from PIL import Image
 
-from biomed_vital.generation.tokens import estimate_message_tokens, estimate_text_tokens
+from biomed_vital.engine.tokens import estimate_message_tokens, estimate_text_tokens
 from biomed_vital.testing import FaultConfig, LatencyModel, StandInServer
 from biomed_vital.testing.replies import STANDIN_MARKER
 from biomed_vital.testing.server import SlidingWindowLimiter, format_duration, main

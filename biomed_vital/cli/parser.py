@@ -1,0 +1,180 @@
+"""``CommandParser``: every command's flags come from config dataclasses, with ``--config file.yaml``.
+
+Built on ``transformers.HfArgumentParser``, as trl's commands are: each field of each dataclass becomes
+a flag (``--max_tokens`` / ``--max-tokens``) whose help text is the field's ``metadata["help"]`` and
+whose default is the field's default, so a default is written once, in its dataclass. On top of that:
+
+* ``--config file.yaml`` reads options from a YAML file (keys are field names); flags given on the
+  command line override it. Unknown keys are an error that names them.
+* field metadata ``{"positional": True}`` makes a field a positional argument (input paths);
+  ``{"cli": False}`` keeps a field out of the flags (dicts, objects: settable from the YAML file);
+  ``{"secret": True}`` keeps it out of both (API keys come from the environment only).
+* a ``ValueError`` / ``TypeError`` raised while building the dataclasses (a bad option value) is a
+  one-line usage error with exit status 2, not a traceback.
+
+Example:
+    >>> from dataclasses import dataclass, field
+    >>> @dataclass
+    ... class Args:
+    ...     source: str = field(metadata={"positional": True, "help": "input file"})
+    ...     top_fraction: float = field(default=0.5, metadata={"help": "fraction to keep"})
+    >>> (args,) = CommandParser([Args], prog="demo").parse(["in.json", "--top-fraction", "0.2"])
+    >>> args.source, args.top_fraction
+    ('in.json', 0.2)
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import os
+import re
+import types
+import typing
+from collections.abc import Iterable, Sequence
+from typing import Any, NoReturn
+
+from transformers import HfArgumentParser
+
+__all__ = ["CommandParser"]
+
+# metadata keys that are ours, not argparse's
+_OWN_KEYS = ("positional", "cli", "secret")
+# a Sphinx cross-reference in a docstring, e.g. :class:`~biomed_vital.generation.GPT4VGenerator`
+_ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")
+
+
+class CommandParser(HfArgumentParser):
+    """An ``HfArgumentParser`` over ``dataclass_types`` with ``--config``, positionals and one-line errors.
+
+    Args:
+        dataclass_types: the dataclasses whose fields become the command's options, in help order.
+        prog, description, epilog: as for ``argparse.ArgumentParser``.
+    """
+
+    def __init__(self, dataclass_types: Iterable[type], **kwargs: Any) -> None:
+        self._positional_fields: list[dataclasses.Field[Any]] = []
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        dataclass_types = list(dataclass_types)
+        if "usage" not in kwargs and "prog" in kwargs:
+            positionals = [
+                f.name.upper()
+                for dtype in dataclass_types
+                for f in dataclasses.fields(dtype)
+                if f.metadata.get("positional")
+            ]
+            kwargs["usage"] = " ".join([kwargs["prog"], *positionals, "[options]"])
+        super().__init__(dataclass_types, **kwargs)  # type: ignore[arg-type]
+        self.add_argument(
+            "--config",
+            default=None,
+            metavar="FILE.yaml",
+            help="read options from a YAML file (keys are option names); flags on the command line override it",
+        )
+
+    # ------------------------------------------------------------------ building the flags
+    def _add_dataclass_arguments(self, dtype: Any) -> None:
+        # one argument group per dataclass, titled by its name and the first line of its docstring
+        doc = (dtype.__doc__ or "").strip()
+        summary = doc.splitlines()[0] if doc and not doc.startswith(dtype.__name__ + "(") else ""
+        summary = _ROLE.sub(lambda match: match.group(1).rsplit(".", 1)[-1], summary).rstrip(".")
+        group = self.add_argument_group(f"{dtype.__name__} ({summary})" if summary else dtype.__name__)
+        type_hints = typing.get_type_hints(dtype)
+        for field in dataclasses.fields(dtype):
+            if not field.init:
+                continue
+            field = copy.copy(field)  # the parser resolves types on its own copy, not on the dataclass
+            field.type = type_hints[field.name]
+            self._parse_dataclass_field(group, field)
+
+    def _parse_dataclass_field(self, parser: Any, field: dataclasses.Field[Any]) -> None:  # type: ignore[override]
+        metadata = dict(field.metadata)
+        if metadata.get("secret") or metadata.get("cli") is False:
+            return
+        if metadata.get("positional"):
+            self._positional_fields.append(field)
+            has_default = field.default is not dataclasses.MISSING
+            parser.add_argument(
+                field.name,
+                nargs="?",
+                default=field.default if has_default else None,
+                metavar=field.name.upper(),
+                help=metadata.get("help", ""),
+            )
+            return
+        if any(key in metadata for key in _OWN_KEYS):
+            field = copy.copy(field)
+            field.metadata = types.MappingProxyType({k: v for k, v in metadata.items() if k not in _OWN_KEYS})
+        HfArgumentParser._parse_dataclass_field(parser, field)
+
+    # ------------------------------------------------------------------ parsing
+    def known_fields(self) -> dict[str, dataclasses.Field[Any]]:
+        """Every field of the command's dataclasses, by name."""
+        return {f.name: f for dtype in self.dataclass_types for f in dataclasses.fields(dtype) if f.init}
+
+    def parse(self, argv: Sequence[str] | None = None) -> tuple[Any, ...]:
+        """Parse ``argv`` (with an optional ``--config`` file) into one instance per dataclass.
+
+        A mistake (an unknown flag, a bad value, a missing input, an unknown key in the file) prints
+        one usage line and exits with status 2.
+        """
+        args = list(argv) if argv is not None else None
+        config_path = _config_path(args)
+        if config_path:
+            self.set_defaults(**self._read_config(config_path))
+        namespace = self.parse_args(args)
+        for field in self._positional_fields:
+            if getattr(namespace, field.name, None) is None and field.default is dataclasses.MISSING:
+                self.error(f"the following arguments are required: {field.name.upper()}")
+        values = vars(namespace)
+        instances = []
+        for dtype in self.dataclass_types:
+            names = {f.name for f in dataclasses.fields(dtype) if f.init}
+            try:
+                instances.append(dtype(**{k: v for k, v in values.items() if k in names}))
+            except (ValueError, TypeError) as error:
+                self.error(str(error))
+        return tuple(instances)
+
+    def _read_config(self, path: str) -> dict[str, Any]:
+        import yaml
+
+        if not os.path.isfile(path):
+            self.error(f"--config {path}: no such file")
+        try:
+            with open(path, encoding="utf-8") as handle:
+                values = yaml.safe_load(handle) or {}
+        except yaml.YAMLError as error:
+            self.error(f"--config {path}: not valid YAML ({error})")
+        if not isinstance(values, dict):
+            self.error(f"--config {path}: expected a mapping of option names to values")
+        fields = self.known_fields()
+        normalised = {str(key).replace("-", "_"): value for key, value in values.items()}
+        unknown = sorted(set(normalised) - set(fields))
+        if unknown:
+            self.error(f"--config {path}: unknown option(s) {', '.join(unknown)}")
+        secrets = sorted(name for name in normalised if fields[name].metadata.get("secret"))
+        if secrets:
+            self.error(
+                f"--config {path}: {', '.join(secrets)} does not belong in a file; set it in the environment "
+                "(OPENAI_API_KEY / AZURE_OPENAI_API_KEY)"
+            )
+        return normalised
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``prog: error: message`` (one line) and exit with status 2."""
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _config_path(argv: list[str] | None) -> str | None:
+    """The value of ``--config`` in ``argv`` (read first, so that flags override the file)."""
+    import sys
+
+    tokens = argv if argv is not None else sys.argv[1:]
+    for index, token in enumerate(tokens):
+        if token == "--config" and index + 1 < len(tokens):
+            return tokens[index + 1]
+        if token.startswith("--config="):
+            return token.split("=", 1)[1]
+    return None
