@@ -37,7 +37,7 @@ from typing import Any, NoReturn
 
 from transformers import HfArgumentParser
 
-__all__ = ["CommandParser"]
+__all__ = ["CommandParser", "exit_status_of_task"]
 
 # metadata keys that are ours, not argparse's
 _OWN_KEYS = ("positional", "cli", "secret")
@@ -178,3 +178,24 @@ def _config_path(argv: list[str] | None) -> str | None:
         if token.startswith("--config="):
             return token.split("=", 1)[1]
     return None
+
+
+def exit_status_of_task(task: Any, command: str) -> int:
+    """0 when a model-called task produced at least one usable row, else 1 with a one-line reason.
+
+    Every row is saved either way (errors are rows); the status tells scripts that nothing worked.
+
+    Example:
+        >>> exit_status_of_task(generator, "generate")   # doctest: +SKIP
+        0
+    """
+    import sys
+
+    summary = task.last_summary or {}
+    by_status = summary.get("by_status", {})
+    if by_status.get("ok", 0) or not by_status:
+        return 0
+    causes = summary.get("errors_by_cause") or {}
+    reason = ", ".join(f"{cause}: {count}" for cause, count in causes.items()) or "see the error column"
+    print(f"biomed-vital {command}: error: no row succeeded ({reason})", file=sys.stderr)
+    return 1

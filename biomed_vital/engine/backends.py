@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
-__all__ = ["DEFAULT_MODEL", "BackendConfig", "scrub_secrets"]
+__all__ = ["DEFAULT_MODEL", "BackendConfig", "EndpointError", "scrub_secrets"]
 
 Provider = Literal["openai", "azure", "openai_compatible"]
 
@@ -35,6 +35,26 @@ _SECRET_PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-~+/=]{6,}"),
     re.compile(r"(?i)(api[-_ ]?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._\-~+/=*]{6,}"),
 ]
+
+
+class EndpointError(ValueError):
+    """The endpoint cannot be used: it is unreachable, not an http(s) URL, or refuses the key.
+
+    Raised by :meth:`~biomed_vital.engine.RequestEngine.check` before any paid request; the message names
+    the URL and says what to check.
+    """
+
+
+def _check_url(name: str, url: str | None) -> None:
+    if url is None:
+        return
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise EndpointError(
+            f"{name}={url!r} is not an http(s) URL; give the server's address, e.g. http://localhost:8000/v1"
+        )
 
 
 def scrub_secrets(text: str, secrets: Iterable[str | None] = ()) -> str:
@@ -153,6 +173,8 @@ class BackendConfig:
             raise ValueError("provider='openai_compatible' needs base_url, e.g. 'http://localhost:8000/v1'")
         if self.timeout <= 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {self.timeout}")
+        _check_url("base_url", self.base_url)
+        _check_url("azure_endpoint", self.azure_endpoint)
         if self.api_key_env is None:
             self.api_key_env = _KEY_ENV_BY_PROVIDER[self.provider]
 
@@ -166,6 +188,30 @@ class BackendConfig:
         return f"BackendConfig({text}, api_key={'<set>' if self.api_key else '<from env>'})"
 
     __str__ = __repr__
+
+    @property
+    def endpoint(self) -> str:
+        """The URL requests go to (for messages): ``base_url``, the Azure endpoint, or OpenAI's API.
+
+        Example:
+            >>> BackendConfig(model="m", base_url="http://localhost:8000/v1").endpoint
+            'http://localhost:8000/v1'
+        """
+        return self.base_url or self.azure_endpoint or "https://api.openai.com/v1"
+
+    def missing_key_error(self) -> str | None:
+        """Why requests cannot be authorised (no key where the provider needs one), or ``None``.
+
+        Example:
+            >>> BackendConfig(model="m", base_url="http://localhost:8000/v1").missing_key_error() is None
+            True
+        """
+        if self.resolve_api_key() is not None or self.provider == "openai_compatible":
+            return None
+        return (
+            f"no API key for {self.endpoint}: set the environment variable {self.api_key_env} "
+            "(or pass api_key=... in Python)"
+        )
 
     def resolve_api_key(self) -> str | None:
         """The key to send: the argument, else the environment variable ``api_key_env``."""
@@ -213,15 +259,10 @@ class BackendConfig:
         """
         import openai
 
-        key = self.resolve_api_key()
-        if key is None:
-            if self.provider == "openai_compatible":
-                key = "no-key"  # local servers (vLLM, SGLang) accept any key
-            else:
-                raise ValueError(
-                    f"no API key for provider {self.provider!r}: pass api_key=... or set the environment "
-                    f"variable {self.api_key_env}"
-                )
+        problem = self.missing_key_error()
+        if problem:
+            raise EndpointError(problem)
+        key = self.resolve_api_key() or "no-key"  # local servers (vLLM, SGLang) accept any key
         common: dict[str, Any] = {
             "api_key": key,
             "max_retries": 0,

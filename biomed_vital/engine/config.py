@@ -71,12 +71,29 @@ class EngineConfig:
         },
     )
     show_progress: bool = field(default=True, metadata={"help": "Show a progress bar and print the summary."})
+    check_endpoint: bool = field(
+        default=True,
+        metadata={
+            "help": "Before the first request of an engine, check the endpoint and the key with one free call "
+            "(GET /models), so a wrong URL or key fails at once instead of on every row."
+        },
+    )
+    stop_after_failures: int = field(
+        default=8,
+        metadata={
+            "help": "Stop starting requests when this many in a row fail the same way for a reason that concerns "
+            "the endpoint (unreachable, timeouts, 401/403/404, 5xx after retries); the rest become error rows "
+            "saying why. 0: never stop."
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.max_concurrency < 1:
             raise ValueError(f"max_concurrency must be >= 1, got {self.max_concurrency}")
         if self.max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+        if self.stop_after_failures < 0:
+            raise ValueError(f"stop_after_failures must be >= 0, got {self.stop_after_failures}")
         if self.budget_usd is not None and self.budget_usd < 0:
             raise ValueError(f"budget_usd must be >= 0 or None, got {self.budget_usd}")
         if self.cache_dir is not None:

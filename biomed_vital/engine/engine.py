@@ -34,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, fields
 from typing import Any
 
-from biomed_vital.engine.backends import DEFAULT_MODEL, BackendConfig, scrub_secrets
+from biomed_vital.engine.backends import DEFAULT_MODEL, BackendConfig, EndpointError, scrub_secrets
 from biomed_vital.engine.cache import ResponseCache, request_key
 from biomed_vital.engine.config import EngineConfig
 from biomed_vital.engine.limits import RateLimiter, parse_reset_seconds, retry_after_seconds
@@ -82,6 +82,26 @@ class _RunState:
         self.cost_known = True
         self.errors: Counter[str] = Counter()
         self.postfix_at = float("-inf")  # when the progress bar's numbers were last redrawn
+        self.failure_cause = ""  # the endpoint failure of the latest requests, and how many in a row
+        self.failure_streak = 0
+        self.failure_example = ""
+        self.stopped_reason = ""
+
+    def record(self, result: ChatResult, endpoint: str, stop_after: int) -> None:
+        """Follow failures that concern the endpoint; after ``stop_after`` alike in a row, stop starting."""
+        cause = _endpoint_failure(result)
+        if not cause:
+            self.failure_cause, self.failure_streak = "", 0
+            return
+        if cause == self.failure_cause:
+            self.failure_streak += 1
+        else:
+            self.failure_cause, self.failure_streak, self.failure_example = cause, 1, result.error
+        if stop_after and self.failure_streak >= stop_after and not self.stopped_reason:
+            self.stopped_reason = (
+                f"the last {self.failure_streak} requests to {endpoint} all failed with {cause} "
+                f"({self.failure_example})"
+            )
 
 
 class RequestEngine:
@@ -118,6 +138,7 @@ class RequestEngine:
         self.price_table = table if isinstance(table, PriceTable) else PriceTable.default()
         self.last_summary: RunSummary | None = None
         self._cache: ResponseCache | None = None
+        self._checked = False
 
     def __repr__(self) -> str:
         return f"RequestEngine(backend={self.backend!r}, config={self.config!r})"
@@ -161,6 +182,49 @@ class RequestEngine:
         bodies = (self.body_of(r) for r, key in zip(requests, keys, strict=True) if key not in cached)
         return estimate_cost(bodies, self.price_table)
 
+    def check(self) -> None:
+        """Check the endpoint and the key with one free request (``GET /models``), before any paid request.
+
+        :meth:`run` calls this once per engine before its first request (``check_endpoint=False`` turns it
+        off). Raises :class:`~biomed_vital.engine.backends.EndpointError` naming the URL when the key is
+        missing, the server cannot be reached, or it refuses the key. A server without ``/models`` passes:
+        the first real request decides.
+
+        Example:
+            >>> RequestEngine(BackendConfig("m", base_url="http://127.0.0.1:9/v1")).check()  # doctest: +SKIP
+            Traceback (most recent call last):
+            EndpointError: cannot reach http://127.0.0.1:9/v1 (Connection error.); check the URL ...
+        """
+        run_sync(self.acheck())
+
+    async def acheck(self) -> None:
+        """Asynchronous :meth:`check`."""
+        import openai
+
+        problem = self.backend.missing_key_error()
+        if problem:
+            raise EndpointError(problem)
+        url = self.backend.endpoint
+        client = self.backend.create_client()
+        try:
+            await asyncio.wait_for(client.models.list(), timeout=min(self.backend.timeout, 30.0))
+        except (TimeoutError, openai.APIConnectionError) as error:
+            reason = str(getattr(error, "message", None) or error) or type(error).__name__
+            raise EndpointError(
+                f"cannot reach {url} ({reason}); check the URL and that the server is running"
+            ) from None
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as error:
+            message = scrub_secrets(str(error.message), self.backend.secrets())
+            raise EndpointError(
+                f"{url} refused the API key (HTTP {error.status_code}: {message}); "
+                f"check {self.backend.api_key_env}"
+            ) from None
+        except openai.APIStatusError as error:  # no /models (404), or a passing server error: go on
+            logger.info("endpoint check of %s: HTTP %s, continuing", url, error.status_code)
+        finally:
+            await client.close()
+        self._checked = True
+
     def run_sync(self, requests: Sequence[ChatRequest], *, desc: str = "requests") -> list[ChatResult]:
         """Synchronous :meth:`run` (works inside Jupyter's running loop too)."""
         return run_sync(self.run(requests, desc=desc))
@@ -202,6 +266,8 @@ class RequestEngine:
                     "and pass price_table=..."
                 )
 
+        if pending and self.config.check_endpoint and not self._checked:
+            await self.acheck()  # before the progress bar: a wrong URL or key is one clear error
         state = _RunState(budget)
         limiter = RateLimiter(self.config.rpm, self.config.tpm)
         # cached requests and repeats of a pending key count as done from the start
@@ -213,8 +279,10 @@ class RequestEngine:
             async def worker() -> None:
                 # a shared iterator: each worker takes the next request the moment it is free
                 for index in queue:
-                    results[index] = await self._send(requests[index], keys[index], client, limiter, state)
-                    self._tick(progress, state, results[index])
+                    result = await self._send(requests[index], keys[index], client, limiter, state)
+                    results[index] = result
+                    state.record(result, self.backend.endpoint, self.config.stop_after_failures)
+                    self._tick(progress, state, result)
 
             try:
                 await asyncio.gather(
@@ -247,6 +315,10 @@ class RequestEngine:
         request_id = request.request_id
         if state.stop_starting:  # decided before building the body: no image is encoded for nothing
             return ChatResult(request_id, key, "error", error=BUDGET_ERROR, error_type="budget")
+        if state.stopped_reason:
+            return ChatResult(
+                request_id, key, "error", error=f"not sent: {state.stopped_reason}", error_type="stopped"
+            )
         try:
             # building may encode an image: keep that CPU work off the event loop
             body = await asyncio.to_thread(self.body_of, request) if request.build else self.body_of(request)
@@ -341,7 +413,11 @@ class RequestEngine:
     def _error(
         self, request_id: str, key: str, error: BaseException, attempts: int, status: int | None
     ) -> ChatResult:
+        import openai
+
         message = getattr(error, "message", None) or str(error) or type(error).__name__
+        if isinstance(error, openai.APIConnectionError):  # includes timeouts: say which server
+            message = f"{self.backend.endpoint}: {message}"
         prefix = f"{type(error).__name__}" + (f" (HTTP {status})" if status else "")
         text = scrub_secrets(f"{prefix}: {message}", self.backend.secrets())[:_MAX_ERROR_CHARS]
         if attempts > 1:
@@ -407,9 +483,14 @@ class RequestEngine:
 
     def _summarise(self, results: list[ChatResult], state: _RunState, wall: float) -> RunSummary:
         errors: Counter[str] = Counter()
+        cached_cost: float | None = 0.0
+        seen: set[str] = set()
         for result in results:
             if not result.ok:
                 errors[_cause(result)] += 1
+            if result.cached and result.key not in seen and cached_cost is not None:
+                cached_cost = None if result.cost_usd is None else cached_cost + result.cost_usd
+            seen.add(result.key)
         return RunSummary(
             n_requests=len(results),
             ok=sum(result.ok for result in results),
@@ -422,6 +503,9 @@ class RequestEngine:
             cost_usd=state.spent if state.cost_known else None,
             wall_seconds=wall,
             budget_stopped=state.stop_starting,
+            duplicates=len(results) - len(seen),
+            cached_cost_usd=cached_cost,
+            stopped_reason=state.stopped_reason,
         )
 
 
@@ -473,6 +557,22 @@ def _sdk_arguments(body: Mapping[str, Any]) -> dict[str, Any]:
     if extra or body.get("extra_body"):
         arguments["extra_body"] = {**extra, **(body.get("extra_body") or {})}
     return arguments
+
+
+# Failures that say something about the endpoint rather than about one request.
+_ENDPOINT_STATUSES = frozenset({401, 403, 404, 408, 429, 500, 502, 503, 504})
+_ENDPOINT_ERRORS = frozenset({"APIConnectionError", "APITimeoutError", "_EmptyResponse"})
+
+
+def _endpoint_failure(result: ChatResult) -> str:
+    """The cause of a failure that concerns the endpoint (unreachable, refusing, overloaded), else ''."""
+    if result.ok or result.error_type in ("budget", "stopped"):
+        return ""
+    if result.http_status in _ENDPOINT_STATUSES or (
+        result.http_status is None and result.error_type in _ENDPOINT_ERRORS
+    ):
+        return _cause(result)
+    return ""
 
 
 def _cause(result: ChatResult) -> str:

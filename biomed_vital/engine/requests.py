@@ -93,6 +93,9 @@ class RunSummary:
     cost_usd: float | None = 0.0
     wall_seconds: float = 0.0
     budget_stopped: bool = False
+    duplicates: int = 0
+    cached_cost_usd: float | None = 0.0
+    stopped_reason: str = ""
 
     @property
     def n_errors(self) -> int:
@@ -103,14 +106,33 @@ class RunSummary:
         """JSON-serialisable form."""
         return asdict(self)
 
+    @property
+    def total_cost_usd(self) -> float | None:
+        """Spend of this run plus what the answers taken from the cache cost when earlier runs got them."""
+        if self.cost_usd is None or self.cached_cost_usd is None:
+            return None
+        return self.cost_usd + self.cached_cost_usd
+
     def __str__(self) -> str:
         causes = ", ".join(f"{cause}: {count}" for cause, count in sorted(self.errors.items())) or "none"
-        cost = "unknown (no price for this model)" if self.cost_usd is None else f"${self.cost_usd:,.4f}"
         rate = self.sent / self.wall_seconds if self.wall_seconds > 0 else 0.0
-        return (
-            f"{self.n_requests} requests: {self.ok} ok, {self.n_errors} error ({causes}); "
+        text = f"{self.n_requests} requests: {self.ok} ok, {self.n_errors} error ({causes}); "
+        if self.duplicates:
+            text += f"{self.duplicates} identical to another request, sent once; "
+        text += (
             f"{self.cache_hits} from cache; {self.sent} HTTP attempts ({self.rate_limited} rate-limited, "
             f"{rate:.1f}/s); tokens {self.prompt_tokens:,} prompt + {self.completion_tokens:,} completion; "
-            f"spend {cost}; {self.wall_seconds:.1f} s"
-            + ("; stopped starting requests at the budget cap" if self.budget_stopped else "")
+            f"spend {_dollars(self.cost_usd)}"
         )
+        if self.cache_hits:
+            text += f" this run, {_dollars(self.total_cost_usd)} with the cached answers of earlier runs"
+        text += f"; {self.wall_seconds:.1f} s"
+        if self.budget_stopped:
+            text += "; stopped starting requests at the budget cap"
+        if self.stopped_reason:
+            text += f"; stopped early: {self.stopped_reason}"
+        return text
+
+
+def _dollars(value: float | None) -> str:
+    return "unknown (no price for this model)" if value is None else f"${value:,.4f}"

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from biomed_vital.cli.parser import CommandParser
+from biomed_vital.cli.parser import CommandParser, exit_status_of_task
 from biomed_vital.data.loading_config import FigureLoadingConfig
 from biomed_vital.engine.backends import BackendConfig
 from biomed_vital.engine.config import EngineConfig
@@ -75,4 +75,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     candidates = generator.generate(figures, **shard)
     candidates.save_to_disk(arguments.out)
     print(f"saved {len(candidates)} candidates to {arguments.out}")
-    return 0
+    return exit_status_of_task(generator, "generate")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from biomed_vital.cli.parser import CommandParser
+from biomed_vital.cli.parser import CommandParser, exit_status_of_task
 from biomed_vital.engine.backends import BackendConfig
 from biomed_vital.engine.config import EngineConfig
 from biomed_vital.generation.judge_config import JudgeConfig
@@ -60,4 +60,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     judged = judge.score(candidates)
     judged.save_to_disk(arguments.out)
     print(f"saved {len(judged)} judged candidates to {arguments.out}")
-    return 0
+    return exit_status_of_task(judge, "judge")
