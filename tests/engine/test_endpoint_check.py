@@ -49,7 +49,12 @@ def test_a_missing_key_is_reported_before_anything_is_sent(monkeypatch, tmp_path
 def test_connection_errors_in_rows_name_the_url(tmp_path):
     url = _dead_url()
     generator = GPT4VGenerator(
-        "gpt-4o", base_url=url, cache_dir=str(tmp_path), check_endpoint=False, max_retries=0, show_progress=False
+        "gpt-4o",
+        base_url=url,
+        cache_dir=str(tmp_path),
+        check_endpoint=False,
+        max_retries=0,
+        show_progress=False,
     )
     candidates = generator.generate(make_figures(2, size=8))
     assert set(candidates["status"][:]) == {"error"}
