@@ -167,7 +167,7 @@ def reply_is_usable(text: str | None) -> bool:
     ``Assistant:`` lines, each answer ending in the stand-in marker. Its malformed reply has no
     speaker tags, and a truncated one is cut inside a sentence, so it has fewer complete exchanges.
     """
-    from biomed_vital.testing.replies import STANDIN_MARKER
+    from biomed_vital.testing.standin import STANDIN_MARKER
 
     if not text or not text.strip():
         return False

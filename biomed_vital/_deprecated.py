@@ -19,9 +19,10 @@ from __future__ import annotations
 import importlib
 import importlib.abc
 import importlib.machinery
+import importlib.util
 import sys
 import warnings
-from types import ModuleType
+from types import CodeType, ModuleType
 
 # old module path -> new module path
 MOVED_MODULES: dict[str, str] = {
@@ -41,6 +42,8 @@ MOVED_MODULES: dict[str, str] = {
     "biomed_vital.generation.cli": "biomed_vital.cli.commands.generate",
     "biomed_vital.preferences.cli": "biomed_vital.cli.commands.preferences",
     "biomed_vital.selection.cli": "biomed_vital.cli.commands.select",
+    "biomed_vital.testing.server": "biomed_vital.testing.standin",
+    "biomed_vital.testing.replies": "biomed_vital.testing.standin.replies",
 }
 
 
@@ -62,6 +65,20 @@ class _AliasLoader(importlib.abc.Loader):
         # the new module is already executed; the import system only binds it under the old name,
         # after overwriting its __spec__ with the alias's: put the real one back
         module.__spec__ = self._spec
+
+    def get_code(self, fullname: str) -> CodeType | None:
+        """The code ``python -m OLD`` runs: the new module's, or its ``__main__``'s for a package."""
+        print(
+            f"{self.old} is deprecated and will be removed in the next release; use {self.new}",
+            file=sys.stderr,
+        )
+        spec = importlib.util.find_spec(self.new)
+        if spec is not None and spec.submodule_search_locations is not None:
+            spec = importlib.util.find_spec(f"{self.new}.__main__")
+        loader = spec.loader if spec is not None else None
+        return (
+            loader.get_code(spec.name) if isinstance(loader, importlib.abc.InspectLoader) and spec else None
+        )
 
 
 class _MovedModuleFinder(importlib.abc.MetaPathFinder):
