@@ -21,7 +21,7 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "StandInConfig": "biomed_vital.testing.standin",
     "FaultConfig": "biomed_vital.testing.standin",
     "LatencyModel": "biomed_vital.testing.standin",
-    "FakeHub": "biomed_vital.testing.fake_hub",
+    "FakeHub": "biomed_vital.testing.fake_hub.hub",
     "build_tiny_tokenizer": "biomed_vital.testing.tiny_models",
     "tiny_llava": "biomed_vital.testing.tiny_models",
     "tiny_selector": "biomed_vital.testing.tiny_models",
