@@ -32,6 +32,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "train-selector": ("train_selector", "train a selection model on preference pairs"),
     "select": ("select", "score candidates with a selection model and keep the best"),
+    "evaluate": (
+        "evaluate",
+        "evaluate answer files: open visual chat, review files or VQA, with win rates; writes a report",
+    ),
     "serve-standin": ("serve_standin", "serve the offline OpenAI-compatible stand-in server"),
 }
 
