@@ -49,9 +49,14 @@ def demo_questions(tmp_path: Path) -> Path:
     from biomed_vital.evaluation.llava_med_files import write_questions
 
     rows = []
-    for index, figure in enumerate(load_demo_figures().select_columns(["id", "caption", "mentions", "domain"])):
+    for index, figure in enumerate(
+        load_demo_figures().select_columns(["id", "caption", "mentions", "domain"])
+    ):
         for offset, (kind, question) in enumerate(
-            (("conversation", "What does this image show?"), ("detailed_description", "Describe the image in detail."))
+            (
+                ("conversation", "What does this image show?"),
+                ("detailed_description", "Describe the image in detail."),
+            )
         ):
             rows.append(
                 {

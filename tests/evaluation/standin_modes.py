@@ -26,7 +26,9 @@ def _block(text: str, name: str) -> str | None:
 
 def _grounding(text: str, answer: str, variant: int) -> float:
     context = replies.parse_figure_context(text)
-    return replies.judge_score(replies.FigureContext(context.caption, context.mentions, answer=answer), variant)[0]
+    return replies.judge_score(
+        replies.FigureContext(context.caption, context.mentions, answer=answer), variant
+    )[0]
 
 
 def evaluation_reply(body: Mapping[str, Any], mode: str, variant: int) -> str:

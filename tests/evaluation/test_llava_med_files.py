@@ -78,8 +78,13 @@ def test_answers_are_joined_by_question_id_not_by_line(data_dir):
     joined = join_answers(questions, answers)
     by_id = {row["question_id"]: row for row in joined}
     assert by_id["0"]["answer"] == "(synthetic model answer 0 for a reader test)"
-    assert by_id["3"]["answer"] == "(synthetic model answer 3 for a reader test)"  # first line of the answer file
-    assert by_id["2"]["answer"] == "" and "no answer from 'synthetic-model' to question_id '2'" in by_id["2"]["error"]
+    assert (
+        by_id["3"]["answer"] == "(synthetic model answer 3 for a reader test)"
+    )  # first line of the answer file
+    assert (
+        by_id["2"]["answer"] == ""
+        and "no answer from 'synthetic-model' to question_id '2'" in by_id["2"]["error"]
+    )
     assert "line 5" in joined[4]["error"]  # the unreadable question stays listed
 
 
@@ -90,7 +95,9 @@ def test_answers_to_unknown_questions_and_duplicates_are_errors(data_dir, tmp_pa
     with pytest.raises(ValueError, match="not in the question file: 99"):
         join_answers(questions, read_answers(stray))
     twice = tmp_path / "twice.jsonl"
-    twice.write_text("\n".join(json.dumps({"question_id": 0, "text": "(synthetic)"}) for _ in range(2)) + "\n")
+    twice.write_text(
+        "\n".join(json.dumps({"question_id": 0, "text": "(synthetic)"}) for _ in range(2)) + "\n"
+    )
     with pytest.raises(ValueError, match="answered twice"):
         join_answers(questions, read_answers(twice))
 
@@ -118,8 +125,18 @@ def test_written_reviews_and_answers_read_back_unchanged(data_dir, tmp_path):
     reviews = read_reviews(data_dir / "llava_med_review.jsonl").select(range(8))
     path = write_reviews(reviews, tmp_path / "out" / "review.jsonl")
     again = read_reviews(path)
-    for name in ("question_id", "question", "reference_answer", "answer", "review", "caption", "mentions",
-                 "domain", "question_type", "fig_label"):
+    for name in (
+        "question_id",
+        "question",
+        "reference_answer",
+        "answer",
+        "review",
+        "caption",
+        "mentions",
+        "domain",
+        "question_type",
+        "fig_label",
+    ):
         assert again[name][:] == reviews[name][:], name
     record = json.loads(open(path).readline())
     assert record["question_id"] == 0 and record["text"].endswith("<image>") and "result" in record

@@ -98,8 +98,10 @@ def test_a_zero_reference_score_is_unscorable_not_a_division():
 
 def test_rows_with_an_error_are_listed_as_unscorable():
     scores = relative_scores(
-        [{"question_id": "1", "review": "8 8", "error": "no answer from 'm' to question_id '1'"},
-         {"question_id": "2", "review": "", "review_error": "APITimeoutError: timed out"}]
+        [
+            {"question_id": "1", "review": "8 8", "error": "no answer from 'm' to question_id '1'"},
+            {"question_id": "2", "review": "", "review_error": "APITimeoutError: timed out"},
+        ]
     )
     assert scores.overall.n == 0 and scores.overall.relative_score is None
     assert [u.reason for u in scores.unscorable] == [

@@ -68,7 +68,11 @@ def test_score_vqa_hand_checked_with_an_unanswered_question(data_dir, tmp_path):
             for record in [
                 {"question_id": 1, "text": "Yes, there is.", "model_id": "m"},  # closed, correct
                 {"question_id": 2, "text": "In the right upper lobe.", "model_id": "m"},  # open, recall 2/3
-                {"question_id": 3, "text": "A nodule is seen.", "model_id": "m"},  # closed "no": no answer given
+                {
+                    "question_id": 3,
+                    "text": "A nodule is seen.",
+                    "model_id": "m",
+                },  # closed "no": no answer given
                 # question 4 (closed "axial") unanswered: counted as wrong and listed
             ]
         )

@@ -86,7 +86,9 @@ def test_open_recall_counts_reference_tokens_found_in_the_reply():
     # repeats in the reply do not inflate recall (each reference token counts once per occurrence in the reference)
     assert token_recall("left left left", "left lung") == pytest.approx(0.5)
     assert token_recall("anything", "") == 0.0
-    assert open_recall(["Right lower lobe pneumonia.", "CT scan"], ["right lower lobe", "MRI"]) == pytest.approx(0.5)
+    assert open_recall(
+        ["Right lower lobe pneumonia.", "CT scan"], ["right lower lobe", "MRI"]
+    ) == pytest.approx(0.5)
 
 
 def test_exact_match_and_token_f1_hand_checked():
@@ -101,7 +103,9 @@ def test_exact_match_and_token_f1_hand_checked():
 def test_bleu_hand_checked():
     # p1 = 3/4, p2 = 2/3, p3 = 1/2, p4 = 0/1 -> 1/2 (exponential smoothing); BP = 1
     # (0.75 * 2/3 * 0.5 * 0.5) ** 0.25 = 0.125 ** 0.25
-    assert bleu(["left lung shows consolidation"], ["right lung shows consolidation"]) == pytest.approx(0.125**0.25)
+    assert bleu(["left lung shows consolidation"], ["right lung shows consolidation"]) == pytest.approx(
+        0.125**0.25
+    )
     assert bleu(["pleural effusion"], ["pleural effusion"]) == pytest.approx(1.0)
     assert bleu(["kidney"], ["liver"]) == 0.0
 
