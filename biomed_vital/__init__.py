@@ -10,7 +10,7 @@ time it is used::
 Packages, one per concern: :mod:`~biomed_vital.schema` (the data contract between stages),
 :mod:`~biomed_vital.data`, :mod:`~biomed_vital.engine` (every model call),
 :mod:`~biomed_vital.generation`, :mod:`~biomed_vital.preferences`, :mod:`~biomed_vital.selection`,
-:mod:`~biomed_vital.hub`, :mod:`~biomed_vital.cli` and :mod:`~biomed_vital.testing`.
+:mod:`~biomed_vital.evaluation`, :mod:`~biomed_vital.hub`, :mod:`~biomed_vital.cli` and :mod:`~biomed_vital.testing`.
 """
 
 from __future__ import annotations
@@ -76,6 +76,29 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "SelectionConfig": "biomed_vital.selection",
     "compute_features": "biomed_vital.selection",
     "select": "biomed_vital.selection",
+    # 6. evaluation
+    "evaluate": "biomed_vital.evaluation",
+    "EvaluationConfig": "biomed_vital.evaluation",
+    "EvaluationReport": "biomed_vital.evaluation",
+    "OpenChatJudge": "biomed_vital.evaluation",
+    "OpenChatJudgeConfig": "biomed_vital.evaluation",
+    "PairwiseJudge": "biomed_vital.evaluation",
+    "PairwiseJudgeConfig": "biomed_vital.evaluation",
+    "QuestionAnswerer": "biomed_vital.evaluation",
+    "AnswerConfig": "biomed_vital.evaluation",
+    "regenerate_references": "biomed_vital.evaluation",
+    "read_questions": "biomed_vital.evaluation",
+    "read_answers": "biomed_vital.evaluation",
+    "read_reviews": "biomed_vital.evaluation",
+    "write_answers": "biomed_vital.evaluation",
+    "write_reviews": "biomed_vital.evaluation",
+    "join_answers": "biomed_vital.evaluation",
+    "relative_scores": "biomed_vital.evaluation",
+    "pair_answers": "biomed_vital.evaluation",
+    "pairwise_win_rate": "biomed_vital.evaluation",
+    "load_vqa": "biomed_vital.evaluation",
+    "score_vqa": "biomed_vital.evaluation",
+    "metric_path": "biomed_vital.evaluation",
     # the Hub
     "push_dataset_to_hub": "biomed_vital.hub",
     "dataset_card": "biomed_vital.hub",
@@ -89,6 +112,7 @@ _LAZY_SUBMODULES = {
     "generation",
     "preferences",
     "selection",
+    "evaluation",
     "hub",
     "cli",
     "testing",
@@ -124,6 +148,30 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real objects
         RequestEngine,
         estimate_cost,
         merge_shards,
+    )
+    from biomed_vital.evaluation import (
+        AnswerConfig,
+        EvaluationConfig,
+        EvaluationReport,
+        OpenChatJudge,
+        OpenChatJudgeConfig,
+        PairwiseJudge,
+        PairwiseJudgeConfig,
+        QuestionAnswerer,
+        evaluate,
+        join_answers,
+        load_vqa,
+        metric_path,
+        pair_answers,
+        pairwise_win_rate,
+        read_answers,
+        read_questions,
+        read_reviews,
+        regenerate_references,
+        relative_scores,
+        score_vqa,
+        write_answers,
+        write_reviews,
     )
     from biomed_vital.generation import GeneratorConfig, GPT4VGenerator, GPT4VJudge, JudgeConfig, ModelTask
     from biomed_vital.hub import dataset_card, model_card, push_dataset_to_hub

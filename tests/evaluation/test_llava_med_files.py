@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -138,7 +139,7 @@ def test_written_reviews_and_answers_read_back_unchanged(data_dir, tmp_path):
         "fig_label",
     ):
         assert again[name][:] == reviews[name][:], name
-    record = json.loads(open(path).readline())
+    record = json.loads(Path(path).read_text().splitlines()[0])
     assert record["question_id"] == 0 and record["text"].endswith("<image>") and "result" in record
     answers_path = write_answers(
         [{"question_id": "0", "answer": "(synthetic answer)", "model_id": "m"}], tmp_path / "answers.jsonl"
