@@ -5,7 +5,7 @@ for two scores on the first line (``[Assistant 1]`` / ``[Assistant 2]`` blocks) 
 for ``[[A]]`` / ``[[B]]`` / ``[[tie]]`` (``[Assistant A]`` / ``[Assistant B]`` blocks). These replies rate
 each answer with the stand-in's own grounding score (the share of its words found in the caption and
 mentions), so a grounded answer beats one that quotes nothing; the marker says they are stand-in text.
-They replace ``replies.build_reply`` of an in-process server for the duration of a test.
+They replace the ``build_reply`` an in-process server's routes call, for the duration of a test.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from biomed_vital.testing import replies
+from biomed_vital.testing.standin import app, replies
+from biomed_vital.testing.standin.prompt import FigureContext, last_user_text, parse_figure_context
 
 _ORIGINAL = replies.build_reply
 
@@ -25,15 +26,13 @@ def _block(text: str, name: str) -> str | None:
 
 
 def _grounding(text: str, answer: str, variant: int) -> float:
-    context = replies.parse_figure_context(text)
-    return replies.judge_score(
-        replies.FigureContext(context.caption, context.mentions, answer=answer), variant
-    )[0]
+    context = parse_figure_context(text)
+    return replies.judge_score(FigureContext(context.caption, context.mentions, answer=answer), variant)[0]
 
 
 def evaluation_reply(body: Mapping[str, Any], mode: str, variant: int) -> str:
     """Two scores or a verdict for the evaluation judges' requests; the stand-in's own reply otherwise."""
-    text = replies.last_user_text(body)
+    text = last_user_text(body)
     first, second = _block(text, "Assistant 1"), _block(text, "Assistant 2")
     if mode == replies.JUDGE and first is not None and second is not None:
         scores = [max(1, min(10, round(_grounding(text, answer, variant)))) for answer in (first, second)]
@@ -54,4 +53,4 @@ def evaluation_reply(body: Mapping[str, Any], mode: str, variant: int) -> str:
 
 def install(monkeypatch: Any) -> None:
     """Let in-process stand-in servers answer the evaluation judges' formats for this test."""
-    monkeypatch.setattr(replies, "build_reply", evaluation_reply)
+    monkeypatch.setattr(app, "build_reply", evaluation_reply)
