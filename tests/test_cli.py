@@ -32,6 +32,7 @@ def test_help_lists_the_commands():
         "train-selector",
         "select",
         "serve-standin",
+        "evaluate",
     ):
         assert command in result.stdout
 

@@ -23,21 +23,19 @@ def data_dir() -> Path:
 
 
 @pytest.fixture
-def plain_server() -> Iterator[object]:
-    """The stand-in server as it is: one ``Score: x/10`` verdict per judge request."""
-    from biomed_vital.testing import StandInServer
+def format_ignoring_server() -> Iterator[object]:
+    """A stand-in server whose every reply ignores the requested format (prose, no score, no verdict)."""
+    from biomed_vital.testing import FaultConfig, StandInServer
 
-    with StandInServer(seed=0) as running:
+    with StandInServer(faults=FaultConfig(malformed=1.0), seed=0) as running:
         yield running
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    """A stand-in server that also answers the evaluation judges' two-score and verdict formats."""
+def server() -> Iterator[object]:
+    """The stand-in server: it answers the evaluation judges' two-score and verdict formats."""
     from biomed_vital.testing import StandInServer
-    from tests.evaluation import standin_modes
 
-    standin_modes.install(monkeypatch)
     with StandInServer(seed=0) as running:
         yield running
 

@@ -68,19 +68,19 @@ def test_open_chat_judge_reviews_scores_and_resumes_from_cache(server, demo_ques
 
 
 def test_replies_without_two_scores_are_counted_and_listed_never_scored(
-    plain_server, demo_questions, tmp_path
+    format_ignoring_server, demo_questions, tmp_path
 ):
-    # the stand-in's plain judge reply is one "Score: x/10" verdict: unscorable for LLaVA-Med's protocol
+    # replies in prose with no score on the first line are unscorable for LLaVA-Med's protocol
     questions = read_questions(demo_questions)
     samples = join_answers(questions, read_answers(_answers(questions, tmp_path, "m", True)))
-    reviewed = OpenChatJudge("gpt-4o", **_options(plain_server, tmp_path)).review(samples)
+    reviewed = OpenChatJudge("gpt-4o", **_options(format_ignoring_server, tmp_path)).review(samples)
     assert set(reviewed["review_status"][:]) == {"error"}
     assert reviewed["reference_score"][:] == [None] * 18
     scores = relative_scores(reviewed)
     assert scores.overall.n == 0 and scores.overall.relative_score is None
     assert len(scores.unscorable) == 18
-    assert all("holds 1 numbers" in item.reason for item in scores.unscorable)
-    assert scores.unscorable[0].reply.startswith("Score: ")
+    assert all("holds 0 numbers" in item.reason for item in scores.unscorable)
+    assert scores.unscorable[0].reply.startswith("The offline stand-in could not rate")
 
 
 def test_unanswered_questions_are_not_sent_and_stay_listed(server, data_dir, tmp_path):
@@ -128,11 +128,11 @@ def test_pairwise_judge_sends_both_orders_and_keeps_the_books(server, demo_quest
     assert reverse.win_rate == 0.0 and reverse.losses == 18
 
 
-def test_unparseable_verdicts_are_unjudged_not_guessed(plain_server, demo_questions, tmp_path):
+def test_unparseable_verdicts_are_unjudged_not_guessed(format_ignoring_server, demo_questions, tmp_path):
     questions = read_questions(demo_questions)
     grounded = join_answers(questions, read_answers(_answers(questions, tmp_path, "grounded", True)))
     ungrounded = join_answers(questions, read_answers(_answers(questions, tmp_path, "ungrounded", False)))
-    judged = PairwiseJudge("gpt-4o", **_options(plain_server, tmp_path)).compare(
+    judged = PairwiseJudge("gpt-4o", **_options(format_ignoring_server, tmp_path)).compare(
         pair_answers(grounded, ungrounded)
     )
     result = pairwise_win_rate(judged)

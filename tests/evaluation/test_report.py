@@ -188,9 +188,7 @@ def test_command_scores_review_files_and_reports_mistakes_in_one_line(data_dir, 
 
 def test_command_evaluates_several_answer_files_against_a_server(demo_questions, tmp_path, monkeypatch):
     from biomed_vital.cli import main
-    from tests.evaluation import standin_modes
 
-    standin_modes.install(monkeypatch)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-offline")
     with StandInServer(seed=0) as server:
         code = main(

@@ -9,6 +9,8 @@ of the replies the pipeline parses, so that prompts, parsers and retries can be 
 * **judge** mode (``response_format`` of type ``json_schema`` / ``json_object``, or a system
   message containing "score"): a 0-10 score that grows with the share of the answer's content
   words found in the caption and mentions, as JSON or as ``Score: 7/10`` + ``Rationale: ...``;
+* the evaluation judges' formats (two scores for an open-chat review, ``[[A]]`` / ``[[B]]`` / ``[[tie]]``
+  for a pairwise comparison): :mod:`~biomed_vital.testing.standin.evaluation_replies`;
 * broken replies for injected faults: :func:`malformed_reply` and :func:`truncate_mid_sentence`.
 
 Example:
@@ -246,8 +248,14 @@ def truncate_mid_sentence(text: str, fraction: float = 0.6) -> str:
 
 
 def build_reply(body: Mapping[str, Any], mode: str, variant: int) -> str:
-    """The well-formed reply for ``mode`` (see :func:`generation_reply` and :func:`judge_reply`)."""
-    return judge_reply(body, variant) if mode == JUDGE else generation_reply(body, variant)
+    """The well-formed reply for ``mode`` (see :func:`generation_reply`, :func:`judge_reply` and, for the
+    evaluation judges' review and comparison formats, :mod:`~biomed_vital.testing.standin.evaluation_replies`)."""
+    if mode != JUDGE:
+        return generation_reply(body, variant)
+    # imported here: the evaluation replies build on this module's judge_score
+    from biomed_vital.testing.standin.evaluation_replies import evaluation_reply
+
+    return evaluation_reply(body, variant) or judge_reply(body, variant)
 
 
 def fit_to_budget(content: str, budget: int | None) -> tuple[str, bool]:
