@@ -75,6 +75,9 @@ SOURCE = "source"
 ERROR = "error"
 EXTRA = "extra"
 MESSAGES = "messages"
+#: Optional figure columns, written where the source records them (the demo figures do).
+LICENSE = "license"
+CAPTION_SOURCE = "caption_source"
 
 # -------------------------------------------------------------------------------------- candidates
 CANDIDATE_ID = "candidate_id"

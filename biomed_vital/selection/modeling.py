@@ -186,27 +186,25 @@ class SelectorModel(PreTrainedModel):
             >>> model.push_to_hub("user/vital-selector", processor=processor,        # doctest: +SKIP
             ...                   metrics=trainer.evaluate(), datasets=["user/vital-preferences"])
         """
-        import tempfile
+        from biomed_vital.hub import push_model_to_hub
 
-        from huggingface_hub import HfApi
+        def card(full_repo_id: str) -> Any:
+            return self.model_card(
+                full_repo_id, description=description, metrics=metrics, training=training, datasets=datasets
+            )
 
-        api = HfApi(token=token)
-        repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
-        with tempfile.TemporaryDirectory() as folder:
-            self.save_pretrained(folder, **kwargs)
-            if processor is not None:
-                processor.save_pretrained(folder)
-            card = self.model_card(
-                repo_id, description=description, metrics=metrics, training=training, datasets=datasets
-            )
-            card.save(os.path.join(folder, "README.md"))
-            return api.upload_folder(
-                repo_id=repo_id,
-                folder_path=folder,
-                commit_message=commit_message,
-                revision=revision,
-                create_pr=create_pr,
-            )
+        return push_model_to_hub(
+            self,
+            repo_id,
+            card=card,
+            processor=processor,
+            commit_message=commit_message,
+            private=private,
+            token=token,
+            revision=revision,
+            create_pr=create_pr,
+            **kwargs,
+        )
 
     def set_frozen(self, *, vision: bool | None = None, text: bool | None = None) -> SelectorModel:
         """Freeze or unfreeze the encoders (``None`` keeps the configured setting); returns the model.
