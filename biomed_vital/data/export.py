@@ -19,16 +19,18 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from biomed_vital import schema
 from biomed_vital.data.conversations import messages_to_conversations
-from biomed_vital.data.figures import MODALITY_TEXT_KEY
 from biomed_vital.data.images import load_image
 from biomed_vital.data.modality import modality_from_domain
+from biomed_vital.data.normalise import MENTION_OBJECTS_KEY, MODALITY_TEXT_KEY, MORE_IMAGES_KEY
 
 if TYPE_CHECKING:
     import datasets
 
 _UNSAFE_FILE_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
-_SCORE_COLUMNS = ("generator", "judge_score", "selector_score", "status")
+# Columns of later stages that go into a record as they are, when present.
+_SCORE_COLUMNS = (schema.GENERATOR, schema.JUDGE_SCORE, schema.SELECTOR_SCORE, schema.STATUS)
 
 
 def _file_stem(identifier: str) -> str:
@@ -64,32 +66,32 @@ def _write_image(record: dict[str, Any], folder: Path, stem: str) -> Path:
 def _figure_fields(row: dict[str, Any]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     extra: dict[str, Any] = {}
-    if row.get("extra"):
+    if row.get(schema.EXTRA):
         try:
-            extra = json.loads(row["extra"])
+            extra = json.loads(row[schema.EXTRA])
         except json.JSONDecodeError:
             extra = {}
     for key, value in extra.items():
-        if key not in {"in_text_mention", MODALITY_TEXT_KEY, "more_images"}:
+        if key not in {MENTION_OBJECTS_KEY, MODALITY_TEXT_KEY, MORE_IMAGES_KEY}:
             fields[key] = value
-    if "caption" in row and row["caption"] is not None:
-        fields["fig_caption"] = row["caption"]
-    mentions = row.get("mentions")
+    if row.get(schema.CAPTION) is not None:
+        fields["fig_caption"] = row[schema.CAPTION]
+    mentions = row.get(schema.MENTIONS)
     if mentions is not None:
-        original = extra.get("in_text_mention")
+        original = extra.get(MENTION_OBJECTS_KEY)
         if isinstance(original, list) and [
             item.get("tokens") if isinstance(item, dict) else item for item in original
         ] == list(mentions):
             fields["in_text_mention"] = original  # keeps entity offsets from the source
         else:
             fields["in_text_mention"] = [{"tokens": mention, "entities": []} for mention in mentions]
-    for key in ("pmid", "fig_label", "source"):
+    for key in (schema.PMID, schema.FIG_LABEL, schema.SOURCE):  # LLaVA-Med uses the same names
         if row.get(key):
             fields[key] = row[key]
-    domain = row.get("domain")
+    domain = row.get(schema.DOMAIN)
     if isinstance(domain, dict):
         fields["domain"] = domain
-        modality = row.get("modality")
+        modality = row.get(schema.MODALITY)
         if MODALITY_TEXT_KEY in extra:
             fields["modality"] = extra[MODALITY_TEXT_KEY]
         elif modality and modality != modality_from_domain(domain):
@@ -138,7 +140,7 @@ def to_llava_json(
     from datasets import Image
     from tqdm.auto import tqdm
 
-    if "messages" not in dataset.column_names and "conversations" not in dataset.column_names:
+    if schema.MESSAGES not in dataset.column_names and "conversations" not in dataset.column_names:
         raise ValueError(
             f"to_llava_json needs a 'messages' (or LLaVA 'conversations') column; the Dataset has "
             f"{dataset.column_names}. Generate conversations first, or export figures with messages."
@@ -146,7 +148,7 @@ def to_llava_json(
     path = Path(path)
     as_lines = path.suffix.lower() == ".jsonl" if lines is None else lines
     folder = Path(image_folder) if image_folder is not None else path.with_name(f"{path.stem}_images")
-    id_column = "candidate_id" if "candidate_id" in dataset.column_names else "id"
+    id_column = schema.CANDIDATE_ID if schema.CANDIDATE_ID in dataset.column_names else schema.ID
     if id_column not in dataset.column_names:
         raise ValueError(f"to_llava_json needs an 'id' column; the Dataset has {dataset.column_names}")
     duplicates = [identifier for identifier, count in Counter(dataset[id_column]).items() if count > 1]
@@ -156,18 +158,18 @@ def to_llava_json(
             f"(first: {duplicates[:5]}); LLaVA records need unique ids"
         )
 
-    has_image = "image" in dataset.column_names and isinstance(dataset.features["image"], Image)
-    rows = dataset.cast_column("image", Image(decode=False)) if has_image else dataset
+    has_image = schema.IMAGE in dataset.column_names and isinstance(dataset.features[schema.IMAGE], Image)
+    rows = dataset.cast_column(schema.IMAGE, Image(decode=False)) if has_image else dataset
     path.parent.mkdir(parents=True, exist_ok=True)
     written_images: dict[str, Path] = {}
     records: list[dict[str, Any]] = []
     for row in tqdm(rows, total=len(rows), desc="Exporting LLaVA JSON", disable=len(rows) < 500):
         record: dict[str, Any] = {"id": str(row[id_column])}
-        if id_column == "candidate_id" and "id" in row:
-            record["figure_id"] = row["id"]
-        image_record = row.get("image") if has_image else None
+        if id_column == schema.CANDIDATE_ID and schema.ID in row:
+            record["figure_id"] = row[schema.ID]
+        image_record = row.get(schema.IMAGE) if has_image else None
         if image_record:
-            figure_id = str(row.get("id", record["id"]))
+            figure_id = str(row.get(schema.ID, record["id"]))
             if figure_id not in written_images:
                 folder.mkdir(parents=True, exist_ok=True)
                 try:
@@ -179,9 +181,9 @@ def to_llava_json(
                         "with load_figures(..., embed_images=True) or fix the image path."
                     ) from None
             record["image"] = os.path.relpath(written_images[figure_id], path.parent)
-        if "messages" in row and row["messages"] is not None:
+        if row.get(schema.MESSAGES) is not None:
             record["conversations"] = messages_to_conversations(
-                row["messages"], with_image=bool(image_record)
+                row[schema.MESSAGES], with_image=bool(image_record)
             )
         else:
             record["conversations"] = row["conversations"]

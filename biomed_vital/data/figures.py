@@ -8,6 +8,10 @@ The result always has the *figures* columns of the data contract, typed with exp
 ``datasets.Features``. A row whose image is missing, unsafe, too large or corrupt keeps its text,
 gets ``image=None`` and says why in ``error``; ``strict=True`` turns the first such row into a
 :class:`FigureLoadError` instead.
+
+This module finds and reads the source, checks the images and builds the Dataset; reading records
+from files is :mod:`biomed_vital.data.records`, turning each record into the figure columns is
+:mod:`biomed_vital.data.normalise`.
 """
 
 from __future__ import annotations
@@ -17,24 +21,17 @@ import logging
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from biomed_vital.data.conversations import conversations_to_messages
+from biomed_vital import schema
 from biomed_vital.data.images import ImageLoadError, check_image, converted_png
 from biomed_vital.data.loading_config import FigureLoadingConfig
-from biomed_vital.data.modality import normalize_domain, resolve_modality
-from biomed_vital.data.records import (
-    DOMAIN_GROUP_KEY,
-    PARSE_ERROR_KEY,
-    RawRecord,
-    find_metadata_file,
-    list_image_files,
-    read_records,
-)
-from biomed_vital.schema import DOMAIN_KEYS, figure_features
+from biomed_vital.data.normalise import PREVIOUS_ERROR_KEY, READ_FIELDS, normalise_record
+from biomed_vital.data.records import RawRecord, find_metadata_file, list_image_files, read_records
+from biomed_vital.schema import figure_features
 
 if TYPE_CHECKING:
     import datasets
@@ -43,30 +40,20 @@ logger = logging.getLogger("biomed_vital.data")
 
 #: The columns every figures Dataset has, in order (``messages`` is added when the source has conversations).
 FIGURE_COLUMNS: tuple[str, ...] = (
-    "id",
-    "image",
-    "caption",
-    "mentions",
-    "modality",
-    "domain",
-    "pmid",
-    "fig_label",
-    "source",
-    "error",
-    "extra",
+    schema.ID,
+    schema.IMAGE,
+    schema.CAPTION,
+    schema.MENTIONS,
+    schema.MODALITY,
+    schema.DOMAIN,
+    schema.PMID,
+    schema.FIG_LABEL,
+    schema.SOURCE,
+    schema.ERROR,
+    schema.EXTRA,
 )
-
-_ID_KEYS = ("id", "pair_id", "figure_id")
-_CAPTION_KEYS = ("caption", "fig_caption")
-_MENTION_KEYS = ("mentions", "in_text_mention")
-_IMAGE_KEYS = ("image", "imgs", "file_name", "image_path", "img")
-_CONVERSATION_KEYS = ("conversations", "messages")
-_SIMPLE_KEYS = ("pmid", "fig_label", "source")
-
-# Where a source's free-text modality ("CT", "MR (T1)") is kept; the column holds the label.
-MODALITY_TEXT_KEY = "modality_text"
-# Carries the error of a row that is re-validated (a Dataset passed through the loader again).
-PREVIOUS_ERROR_KEY = "__previous_error__"
+# The columns taken from the normalised records as they are (the image is checked, the error joined).
+_RECORD_COLUMNS = tuple(name for name in FIGURE_COLUMNS if name not in (schema.IMAGE, schema.ERROR))
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
@@ -101,204 +88,6 @@ class FigureLoadError(ValueError):
 
 
 # --------------------------------------------------------------------------------------------
-# record normalisation (pure Python, no images)
-
-
-def _mention_text(mention: Any) -> str:
-    if isinstance(mention, str):
-        return mention
-    if isinstance(mention, Mapping) and "tokens" in mention:
-        tokens = mention["tokens"]
-        return " ".join(map(str, tokens)) if isinstance(tokens, list) else str(tokens)
-    raise ValueError(f"in-text mention must be text or an object with 'tokens', got {mention!r}")
-
-
-def _first_present(record: Mapping[str, Any], keys: Sequence[str]) -> tuple[str | None, Any]:
-    for key in keys:
-        if key in record and record[key] is not None:
-            return key, record[key]
-    return None, None
-
-
-def _as_text(value: Any, field: str) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"field {field!r} must be text, got {type(value).__name__} {value!r}")
-    return str(value)
-
-
-def _image_reference(value: Any) -> tuple[str | None, bytes | None, list[Any]]:
-    """(path, bytes, further images) from an image field in any of the supported shapes."""
-    if value is None:
-        return None, None, []
-    if isinstance(value, list):
-        if not value:
-            return None, None, []
-        path, data, _ = _image_reference(value[0])
-        return path, data, value[1:]
-    if isinstance(value, Mapping):
-        data = value.get("bytes")
-        path = value.get("path")
-        return (str(path) if path else None), (bytes(data) if data else None), []
-    if isinstance(value, str | os.PathLike):
-        return os.fspath(value), None, []
-    raise ValueError(
-        f"image field must be a path, a list of paths or an image record, got {type(value).__name__}"
-    )
-
-
-def normalise_record(
-    raw: RawRecord,
-    *,
-    origin: str,
-    use_pair_id_image: bool,
-    image_suffix: str,
-) -> dict[str, Any]:
-    """Turn one raw record into the figure columns plus ``_image_path`` / ``_image_bytes`` / ``_errors``.
-
-    Unknown fields are kept, JSON-encoded, in ``extra`` so nothing in the source is lost.
-    """
-    row: dict[str, Any] = {
-        "id": "",
-        "caption": "",
-        "mentions": [],
-        "modality": "other",
-        "domain": normalize_domain(None),
-        "pmid": "",
-        "fig_label": "",
-        "source": origin,
-        "messages": None,
-        "extra": "",
-        "_image_path": None,
-        "_image_bytes": None,
-        "_errors": [],
-        "_index": raw.index,
-        "_location": raw.location,
-    }
-    record = raw.record
-    errors: list[str] = row["_errors"]
-    if not isinstance(record, Mapping):
-        errors.append(f"invalid record: expected a JSON object, got {type(record).__name__}")
-        row["id"] = f"{raw.location}"
-        return row
-    if PARSE_ERROR_KEY in record:
-        errors.append(f"invalid record: {record[PARSE_ERROR_KEY]}")
-        row["id"] = f"{raw.location}"
-        return row
-
-    consumed: set[str] = {DOMAIN_GROUP_KEY, PREVIOUS_ERROR_KEY}
-    extra: dict[str, Any] = {}
-
-    def take(keys: Sequence[str]) -> tuple[str | None, Any]:
-        key, value = _first_present(record, keys)
-        if key is not None:
-            consumed.add(key)
-        return key, value
-
-    _, image_value = take(_IMAGE_KEYS)
-    try:
-        image_path, image_bytes, more_images = _image_reference(image_value)
-    except ValueError as error:
-        image_path, image_bytes, more_images = None, None, []
-        errors.append(f"invalid record: {error}")
-    if more_images:
-        extra["more_images"] = more_images
-
-    id_key, id_value = take(_ID_KEYS)
-    if id_key == "pair_id":
-        consumed.discard("pair_id")  # keep pair_id itself for the LLaVA-Med export
-    identifier = _as_text(id_value, "id").strip() if isinstance(id_value, str | int) else ""
-    if not identifier and image_path:
-        identifier = Path(image_path).stem
-    if not identifier:
-        errors.append("missing required field 'id' (or 'pair_id' or an image file name)")
-        identifier = raw.location
-    row["id"] = identifier
-
-    if use_pair_id_image and image_path is None and image_bytes is None:
-        pair_id = record.get("pair_id")
-        if isinstance(pair_id, str) and pair_id:
-            image_path = f"{pair_id}{image_suffix}"  # LLaVA-Med names PMC images <pair_id>.jpg
-
-    for field in _SIMPLE_KEYS:
-        if field in record:
-            consumed.add(field)
-            try:
-                row[field] = _as_text(record[field], field)
-            except ValueError as error:
-                errors.append(f"invalid record: {error}")
-    if not row["source"]:
-        row["source"] = origin
-
-    _, caption = take(_CAPTION_KEYS)
-    try:
-        row["caption"] = _as_text(caption, "caption")
-    except ValueError as error:
-        errors.append(f"invalid record: {error}")
-
-    mention_key, mentions = take(_MENTION_KEYS)
-    if mentions is not None:
-        try:
-            if isinstance(mentions, str | Mapping):
-                mentions = [mentions]
-            row["mentions"] = [_mention_text(mention) for mention in mentions]
-        except (TypeError, ValueError) as error:
-            errors.append(f"invalid record: {error}")
-        # Entity offsets have no column of their own; keep them for a faithful export.
-        if mention_key == "in_text_mention" and any(
-            isinstance(mention, Mapping) for mention in mentions or []
-        ):
-            extra["in_text_mention"] = mentions
-
-    try:
-        if "domain" in record:
-            consumed.add("domain")
-            row["domain"] = normalize_domain(record["domain"])
-        elif any(isinstance(record.get(key), bool) for key in DOMAIN_KEYS):
-            consumed.update(key for key in DOMAIN_KEYS if key in record)
-            row["domain"] = normalize_domain({key: record.get(key) for key in DOMAIN_KEYS})
-        elif record.get(DOMAIN_GROUP_KEY) in DOMAIN_KEYS:
-            row["domain"] = normalize_domain({record[DOMAIN_GROUP_KEY]: True})
-    except ValueError as error:
-        errors.append(f"invalid record: {error}")
-
-    explicit_modality = record.get("modality")
-    row["modality"] = resolve_modality(explicit_modality, row["domain"])
-    if "modality" in record and not (
-        isinstance(explicit_modality, str) and explicit_modality.strip().lower() == row["modality"]
-    ):
-        extra[MODALITY_TEXT_KEY] = (
-            explicit_modality  # free text such as "CT": kept, the column holds the label
-        )
-    consumed.add("modality")
-
-    conversation_key, conversation = take(_CONVERSATION_KEYS)
-    if conversation is not None:
-        try:
-            if conversation_key == "messages":
-                from biomed_vital.data.conversations import messages_to_conversations
-
-                conversation = messages_to_conversations(conversation, with_image=False)
-            row["messages"] = conversations_to_messages(conversation)
-        except (TypeError, ValueError) as error:
-            errors.append(f"invalid conversations: {error}")
-            row["messages"] = []
-
-    for key, value in record.items():
-        if key not in consumed:
-            extra[key] = value
-    row["extra"] = json.dumps(extra, ensure_ascii=False, default=str) if extra else ""
-    if image_path is None and image_bytes is None and record.get(PREVIOUS_ERROR_KEY):
-        errors.append(str(record[PREVIOUS_ERROR_KEY]))
-    row["_image_path"] = image_path
-    row["_image_bytes"] = image_bytes
-    return row
-
-
-# --------------------------------------------------------------------------------------------
 # image validation (runs inside Dataset.map, possibly in several processes)
 
 
@@ -309,7 +98,9 @@ def _validate_images_batch(
 
     images: list[dict[str, Any] | None] = []
     errors: list[str] = []
-    for path, data, error in zip(batch["_image_path"], batch["_image_bytes"], batch["error"], strict=True):
+    for path, data, error in zip(
+        batch["_image_path"], batch["_image_bytes"], batch[schema.ERROR], strict=True
+    ):
         image: dict[str, Any] | None = None
         if error:
             images.append(None)
@@ -333,7 +124,7 @@ def _validate_images_batch(
             error = f"image unreadable: {path} ({failure})"
         images.append(image)
         errors.append(error)
-    return {"image": images, "error": errors}
+    return {schema.IMAGE: images, schema.ERROR: errors}
 
 
 # --------------------------------------------------------------------------------------------
@@ -343,23 +134,22 @@ def _validate_images_batch(
 def _records_from_dataset(dataset: datasets.Dataset) -> tuple[list[RawRecord], list[str]]:
     from datasets import Image
 
-    if "image" in dataset.column_names and isinstance(dataset.features["image"], Image):
-        dataset = dataset.cast_column("image", Image(decode=False))
-    known = {*_ID_KEYS, *_CAPTION_KEYS, *_MENTION_KEYS, *_IMAGE_KEYS, *_CONVERSATION_KEYS, *_SIMPLE_KEYS}
-    known |= {"domain", "modality", "error", "extra", *DOMAIN_KEYS}
+    if schema.IMAGE in dataset.column_names and isinstance(dataset.features[schema.IMAGE], Image):
+        dataset = dataset.cast_column(schema.IMAGE, Image(decode=False))
+    known = READ_FIELDS | {schema.ERROR, schema.EXTRA}
     passthrough = [name for name in dataset.column_names if name not in known]
     records = []
     for index, record in enumerate(dataset.remove_columns(passthrough)):
         record = dict(record)
-        previous_extra = record.pop("extra", "") or ""
-        previous_error = record.pop("error", None)
+        previous_extra = record.pop(schema.EXTRA, "") or ""
+        previous_error = record.pop(schema.ERROR, None)
         if previous_error:
             record[PREVIOUS_ERROR_KEY] = previous_error  # explains an image that is already missing
         if previous_extra:
             try:
                 record = {**json.loads(previous_extra), **record}
             except json.JSONDecodeError:
-                record["extra"] = previous_extra
+                record[schema.EXTRA] = previous_extra
         records.append(RawRecord(index, f"row {index}", record))
     return records, passthrough
 
@@ -446,11 +236,11 @@ def _read_source(
 
 
 def _row_label(row: Mapping[str, Any], origin: str) -> str:
-    return f"row {row['_index']} ({row['_location']}, id {row['id']!r}) of {origin}"
+    return f"row {row['_index']} ({row['_location']}, id {row[schema.ID]!r}) of {origin}"
 
 
 def _check_duplicates(rows: list[dict[str, Any]], origin: str, deduplicate: bool) -> list[dict[str, Any]]:
-    counts = Counter(row["id"] for row in rows)
+    counts = Counter(row[schema.ID] for row in rows)
     duplicates = {identifier: count for identifier, count in counts.items() if count > 1}
     if not duplicates:
         return rows
@@ -458,15 +248,15 @@ def _check_duplicates(rows: list[dict[str, Any]], origin: str, deduplicate: bool
         seen: set[str] = set()
         kept = []
         for row in rows:
-            if row["id"] not in seen:
-                seen.add(row["id"])
+            if row[schema.ID] not in seen:
+                seen.add(row[schema.ID])
                 kept.append(row)
         logger.warning(
             "%s: dropped %d rows with duplicate ids (kept the first of each)", origin, len(rows) - len(kept)
         )
         return kept
     shown = ", ".join(
-        f"{identifier!r} (rows {[row['_index'] for row in rows if row['id'] == identifier][:5]})"
+        f"{identifier!r} (rows {[row['_index'] for row in rows if row[schema.ID] == identifier][:5]})"
         for identifier in list(duplicates)[:10]
     )
     more = f" and {len(duplicates) - 10} more" if len(duplicates) > 10 else ""
@@ -488,8 +278,8 @@ def error_cause(error: str) -> str:
 
 
 def _log_summary(dataset: datasets.Dataset, origin: str) -> None:
-    errors = [error for error in dataset["error"] if error]
-    empty_captions = sum(1 for caption in dataset["caption"] if not caption.strip())
+    errors = [error for error in dataset[schema.ERROR] if error]
+    empty_captions = sum(1 for caption in dataset[schema.CAPTION] if not caption.strip())
     if not errors:
         logger.info("%s: %d rows, no errors, %d empty captions", origin, len(dataset), empty_captions)
         return
@@ -573,35 +363,22 @@ def load_figures(
                 raise FigureLoadError(
                     f"{_row_label(row, origin)}: {row['_errors'][0]}",
                     row_index=row["_index"],
-                    row_id=row["id"],
+                    row_id=row[schema.ID],
                     source=origin,
                 )
 
-    with_messages = any(row["messages"] is not None for row in rows)
-    columns: dict[str, list[Any]] = {
-        name: [row[name] for row in rows]
-        for name in (
-            "id",
-            "caption",
-            "mentions",
-            "modality",
-            "domain",
-            "pmid",
-            "fig_label",
-            "source",
-            "extra",
-        )
-    }
-    columns["error"] = ["; ".join(row["_errors"]) for row in rows]
+    with_messages = any(row[schema.MESSAGES] is not None for row in rows)
+    columns: dict[str, list[Any]] = {name: [row[name] for row in rows] for name in _RECORD_COLUMNS}
+    columns[schema.ERROR] = ["; ".join(row["_errors"]) for row in rows]
     columns["_image_path"] = [row["_image_path"] for row in rows]
     columns["_image_bytes"] = [row["_image_bytes"] for row in rows]
     if with_messages:
-        columns["messages"] = [row["messages"] or [] for row in rows]
+        columns[schema.MESSAGES] = [row[schema.MESSAGES] or [] for row in rows]
 
     from datasets import Value
 
     staging_features = figure_features(with_messages).copy()
-    del staging_features["image"]
+    del staging_features[schema.IMAGE]
     staging_features["_image_path"] = Value("string")
     staging_features["_image_bytes"] = Value("binary")
     staged = datasets.Dataset.from_dict(columns, features=staging_features)
@@ -619,7 +396,7 @@ def load_figures(
         features=figure_features(with_messages),
         desc="Checking images",
     )
-    order = [*FIGURE_COLUMNS, *(["messages"] if with_messages else [])]
+    order = [*FIGURE_COLUMNS, *([schema.MESSAGES] if with_messages else [])]
     figures = checked.select_columns(order)
     if passthrough is not None:
         extra_columns = (
@@ -628,13 +405,13 @@ def load_figures(
         figures = datasets.concatenate_datasets([figures, extra_columns], axis=1)
 
     if strict:
-        for position, error in enumerate(figures["error"]):
+        for position, error in enumerate(figures[schema.ERROR]):
             if error:
                 row = rows[position]
                 raise FigureLoadError(
                     f"{_row_label(row, origin)}: {error}",
                     row_index=row["_index"],
-                    row_id=row["id"],
+                    row_id=row[schema.ID],
                     source=origin,
                 )
     _log_summary(figures, origin)
@@ -648,6 +425,8 @@ def iter_error_rows(figures: datasets.Dataset) -> Iterable[tuple[int, str, str]]
         >>> for position, identifier, error in iter_error_rows(figures):  # doctest: +SKIP
         ...     print(identifier, error)
     """
-    for position, (identifier, error) in enumerate(zip(figures["id"], figures["error"], strict=True)):
+    for position, (identifier, error) in enumerate(
+        zip(figures[schema.ID], figures[schema.ERROR], strict=True)
+    ):
         if error:
             yield position, identifier, error
