@@ -24,18 +24,18 @@ from typing import TYPE_CHECKING
 
 from biomed_vital._lazy import attach
 
-_LAZY_ATTRIBUTES: dict[str, str] = {
-    "dataset_card": "biomed_vital.hub.dataset_cards",
-    "model_card": "biomed_vital.hub.model_cards",
-    "MODEL_KINDS": "biomed_vital.hub.model_cards",
-    "push_dataset_to_hub": "biomed_vital.hub.push",
-    "push_model_to_hub": "biomed_vital.hub.push",
-    "redact": "biomed_vital.hub.redaction",
-    "REDACTED": "biomed_vital.hub.redaction",
-    "CITATION": "biomed_vital.hub.citation",
+# module -> the public names it defines (each loads on first use)
+_PUBLIC_NAMES: dict[str, tuple[str, ...]] = {
+    "dataset_cards": ("dataset_card",),
+    "model_cards": ("model_card", "MODEL_KINDS"),
+    "push": ("push_dataset_to_hub", "push_model_to_hub"),
+    "redaction": ("redact", "REDACTED"),
+    "citation": ("CITATION",),
 }
 
-__getattr__, __dir__, __all__ = attach(__name__, _LAZY_ATTRIBUTES)
+__getattr__, __dir__, __all__ = attach(
+    __name__, {name: f"{__name__}.{module}" for module, names in _PUBLIC_NAMES.items() for name in names}
+)
 
 if TYPE_CHECKING:
     from biomed_vital.hub.citation import CITATION
