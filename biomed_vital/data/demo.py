@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from biomed_vital import schema
 from biomed_vital.data.modality import domain_for_modality
 
 if TYPE_CHECKING:
@@ -202,7 +203,16 @@ def load_demo_figures() -> datasets.Dataset:
         )
 
     rows: dict[str, list] = {
-        key: [] for key in ("id", "image", "caption", "modality", "domain", "source", "extra")
+        key: []
+        for key in (
+            schema.ID,
+            schema.IMAGE,
+            schema.CAPTION,
+            schema.MODALITY,
+            schema.DOMAIN,
+            schema.SOURCE,
+            schema.EXTRA,
+        )
     }
     licenses: list[str] = []
     caption_sources: list[str] = []
@@ -225,20 +235,18 @@ def load_demo_figures() -> datasets.Dataset:
                 "DICOM header: " + ", ".join(header_values) if header_values else "DICOM header: none"
             )
             details = {"dicom_text": header_values}
-        rows["id"].append(figure.id)
-        rows["image"].append({"path": str(file), "bytes": None})
-        rows["caption"].append(caption)
-        rows["modality"].append(figure.modality)
-        rows["domain"].append(domain_for_modality(figure.modality))
-        rows["source"].append(f"{figure.distribution}=={version}:{figure.package}/{figure.relative_path}")
-        rows["extra"].append(json.dumps(details) if details else "")
+        rows[schema.ID].append(figure.id)
+        rows[schema.IMAGE].append(str(file))  # an absolute path into site-packages; the loader embeds it
+        rows[schema.CAPTION].append(caption)
+        rows[schema.MODALITY].append(figure.modality)
+        rows[schema.DOMAIN].append(domain_for_modality(figure.modality))
+        rows[schema.SOURCE].append(
+            f"{figure.distribution}=={version}:{figure.package}/{figure.relative_path}"
+        )
+        rows[schema.EXTRA].append(json.dumps(details) if details else "")
         licenses.append(figure.license)
         caption_sources.append(caption_source)
 
-    # The image paths are absolute paths into site-packages; the loader validates and embeds them.
-    staged = datasets.Dataset.from_dict(
-        {**rows, "image": [entry["path"] for entry in rows["image"]]},
-    )
-    figures = load_figures(staged, strict=True, embed_images=True)
-    figures = figures.add_column("license", licenses).add_column("caption_source", caption_sources)
+    figures = load_figures(datasets.Dataset.from_dict(rows), strict=True, embed_images=True)
+    figures = figures.add_column(schema.LICENSE, licenses).add_column(schema.CAPTION_SOURCE, caption_sources)
     return figures

@@ -142,7 +142,7 @@ def to_llava_json(
 
     if schema.MESSAGES not in dataset.column_names and "conversations" not in dataset.column_names:
         raise ValueError(
-            f"to_llava_json needs a 'messages' (or LLaVA 'conversations') column; the Dataset has "
+            f"to_llava_json needs a {schema.MESSAGES!r} (or LLaVA 'conversations') column; the Dataset has "
             f"{dataset.column_names}. Generate conversations first, or export figures with messages."
         )
     path = Path(path)
@@ -150,7 +150,9 @@ def to_llava_json(
     folder = Path(image_folder) if image_folder is not None else path.with_name(f"{path.stem}_images")
     id_column = schema.CANDIDATE_ID if schema.CANDIDATE_ID in dataset.column_names else schema.ID
     if id_column not in dataset.column_names:
-        raise ValueError(f"to_llava_json needs an 'id' column; the Dataset has {dataset.column_names}")
+        raise ValueError(
+            f"to_llava_json needs an {schema.ID!r} column; the Dataset has {dataset.column_names}"
+        )
     duplicates = [identifier for identifier, count in Counter(dataset[id_column]).items() if count > 1]
     if duplicates:
         raise ValueError(

@@ -286,13 +286,15 @@ def _log_summary(dataset: datasets.Dataset, origin: str) -> None:
     causes = Counter(error_cause(error) for error in errors)
     grouped = "; ".join(f"{cause}: {count}" for cause, count in causes.most_common())
     logger.warning(
-        "%s: %d rows, %d with errors (%s), %d empty captions. Rows with errors have image=None; "
-        "see the 'error' column or pass strict=True to stop at the first.",
+        "%s: %d rows, %d with errors (%s), %d empty captions. Rows with errors have %s=None; "
+        "see the %r column or pass strict=True to stop at the first.",
         origin,
         len(dataset),
         len(errors),
         grouped,
         empty_captions,
+        schema.IMAGE,
+        schema.ERROR,
     )
 
 

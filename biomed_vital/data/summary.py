@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from biomed_vital import schema
 from biomed_vital.data.figures import error_cause
 
 if TYPE_CHECKING:
@@ -51,26 +52,28 @@ def summarize_figures(dataset: datasets.Dataset, *, max_rows: int = 30, width: i
     """
     from datasets import Image
 
-    missing = [name for name in ("id", "caption", "modality") if name not in dataset.column_names]
+    missing = [
+        name for name in (schema.ID, schema.CAPTION, schema.MODALITY) if name not in dataset.column_names
+    ]
     if missing:
         raise ValueError(
             f"summarize_figures needs the figures columns; missing {missing} in {dataset.column_names}"
         )
     shown = dataset.select(range(min(max_rows, len(dataset))))
-    has_image = "image" in dataset.column_names and isinstance(dataset.features["image"], Image)
+    has_image = schema.IMAGE in dataset.column_names and isinstance(dataset.features[schema.IMAGE], Image)
     if has_image:
-        shown = shown.cast_column("image", Image(decode=False))
-    header = ("id", "modality", "size", "caption", "source", "error")
+        shown = shown.cast_column(schema.IMAGE, Image(decode=False))
+    header = (schema.ID, schema.MODALITY, "size", schema.CAPTION, schema.SOURCE, schema.ERROR)
     lines: list[tuple[str, ...]] = [header]
     for row in shown:
         lines.append(
             (
-                _cell(row["id"], 28),
-                row["modality"],
-                _image_size(row["image"]) if has_image else "-",
-                _cell(row["caption"], width) or "(empty)",
-                _cell(row.get("source", ""), width),
-                _cell(row.get("error", ""), width),
+                _cell(row[schema.ID], 28),
+                row[schema.MODALITY],
+                _image_size(row[schema.IMAGE]) if has_image else "-",
+                _cell(row[schema.CAPTION], width) or "(empty)",
+                _cell(row.get(schema.SOURCE, ""), width),
+                _cell(row.get(schema.ERROR, ""), width),
             )
         )
     widths = [max(len(line[column]) for line in lines) for column in range(len(header))]
@@ -80,9 +83,11 @@ def summarize_figures(dataset: datasets.Dataset, *, max_rows: int = 30, width: i
     if len(dataset) > len(shown):
         table += f"\n… {len(dataset) - len(shown)} more rows"
 
-    modalities = Counter(dataset["modality"])
-    errors = [error for error in dataset["error"] if error] if "error" in dataset.column_names else []
-    empty = sum(1 for caption in dataset["caption"] if not caption.strip())
+    modalities = Counter(dataset[schema.MODALITY])
+    errors = (
+        [error for error in dataset[schema.ERROR] if error] if schema.ERROR in dataset.column_names else []
+    )
+    empty = sum(1 for caption in dataset[schema.CAPTION] if not caption.strip())
     counts = [
         f"{len(dataset)} figures; modalities: "
         + ", ".join(f"{name} {count}" for name, count in modalities.most_common()),
@@ -114,10 +119,10 @@ def plot_figure_summary(dataset: datasets.Dataset, path: str | os.PathLike) -> P
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    modalities = Counter(dataset["modality"])
+    modalities = Counter(dataset[schema.MODALITY])
     errors = (
-        Counter(error_cause(error) for error in dataset["error"] if error)
-        if "error" in dataset.column_names
+        Counter(error_cause(error) for error in dataset[schema.ERROR] if error)
+        if schema.ERROR in dataset.column_names
         else Counter()
     )
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)

@@ -18,14 +18,24 @@ import torch
 from datasets import Dataset, concatenate_datasets
 from tqdm.auto import tqdm
 
+from biomed_vital import schema
 from biomed_vital.data import load_image
 from biomed_vital.selection._rows import identity_collate, image_key, iter_column, undecoded
 
+#: The columns of cached encoder outputs that stand in for a preference pair's images and texts.
+CHOSEN_IMAGE_FEATURES = "chosen_image_features"
+REJECTED_IMAGE_FEATURES = "rejected_image_features"
+CHOSEN_TEXT_FEATURES = "chosen_text_features"
+REJECTED_TEXT_FEATURES = "rejected_text_features"
+#: Preference column -> the column of its cached features.
 PREFERENCE_IMAGE_COLUMNS = {
-    "chosen_image": "chosen_image_features",
-    "rejected_image": "rejected_image_features",
+    schema.CHOSEN_IMAGE: CHOSEN_IMAGE_FEATURES,
+    schema.REJECTED_IMAGE: REJECTED_IMAGE_FEATURES,
 }
-PREFERENCE_TEXT_COLUMNS = {"chosen_text": "chosen_text_features", "rejected_text": "rejected_text_features"}
+PREFERENCE_TEXT_COLUMNS = {
+    schema.CHOSEN_TEXT: CHOSEN_TEXT_FEATURES,
+    schema.REJECTED_TEXT: REJECTED_TEXT_FEATURES,
+}
 
 
 def _default_workers() -> int:

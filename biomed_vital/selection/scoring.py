@@ -55,15 +55,15 @@ class _CandidateBatch:
         kept: list[int] = []
         errors: list[tuple[int, str]] = []
         missing = [None] * len(indices)
-        captions, mentions = rows.get("caption", missing), rows.get("mentions", missing)
+        captions, mentions = rows.get(schema.CAPTION, missing), rows.get(schema.MENTIONS, missing)
         for position, row in enumerate(indices):
             try:
                 row_texts = _candidate_texts(
-                    captions[position], mentions[position], rows["messages"][position], self.score_by
+                    captions[position], mentions[position], rows[schema.MESSAGES][position], self.score_by
                 )
                 if not row_texts:
                     raise ValueError("the conversation has no question/answer pair")
-                image = load_image(rows["image"][position])
+                image = load_image(rows[schema.IMAGE][position])
             except Exception as error:  # one bad row must not stop a pool of 100k
                 errors.append((row, f"{type(error).__name__}: {error}"))
                 continue
@@ -203,14 +203,14 @@ def select(
         config.num_workers,
         config.max_length,
     )
-    missing = [column for column in ("image", "messages") if column not in candidates.column_names]
+    missing = [column for column in (schema.IMAGE, schema.MESSAGES) if column not in candidates.column_names]
     if missing:
         raise ValueError(
             f"select() needs the candidate columns {missing} (the dataset has {candidates.column_names}); "
             "pass the output of GPT4VGenerator or a dataset with the same columns."
         )
-    if per_modality and "modality" not in candidates.column_names:
-        raise ValueError("per_modality=True needs a 'modality' column in the candidates.")
+    if per_modality and schema.MODALITY not in candidates.column_names:
+        raise ValueError(f"per_modality=True needs a {schema.MODALITY!r} column in the candidates.")
     if SCORE_COLUMN in candidates.column_names:
         candidates = candidates.remove_columns(SCORE_COLUMN)
     if isinstance(model, (str, os.PathLike)):
@@ -226,8 +226,8 @@ def select(
 
     total = len(candidates)
     statuses = (
-        np.array([s == "ok" for s in iter_column(candidates, "status")], dtype=bool)
-        if "status" in candidates.column_names
+        np.array([s == schema.STATUS_OK for s in iter_column(candidates, schema.STATUS)], dtype=bool)
+        if schema.STATUS in candidates.column_names
         else np.ones(total, dtype=bool)
     )
     eligible = np.flatnonzero(statuses)
@@ -242,7 +242,7 @@ def select(
     else:
         scores = np.full(total, np.nan, dtype=np.float32)
 
-    view = undecoded(candidates, ["image", *[c for c in _TEXT_COLUMNS if c in candidates.column_names]])
+    view = undecoded(candidates, [schema.IMAGE, *[c for c in _TEXT_COLUMNS if c in candidates.column_names]])
     loader: torch.utils.data.DataLoader = torch.utils.data.DataLoader(
         RowBatches(view, eligible.tolist(), _CandidateBatch(processor, score_by, max_length)),
         batch_size=batch_size,
@@ -276,7 +276,7 @@ def select(
         model.train(was_training)
 
     groups = (
-        np.asarray(list(iter_column(candidates, "modality")), dtype=object).astype(str)
+        np.asarray(list(iter_column(candidates, schema.MODALITY)), dtype=object).astype(str)
         if per_modality
         else np.full(total, "all", dtype=object)
     )
@@ -286,8 +286,8 @@ def select(
         if isinstance(scores, np.memmap):
             scores.flush()
         modalities = (
-            np.asarray(list(iter_column(candidates, "modality")), dtype=object).astype(str)
-            if "modality" in candidates.column_names
+            np.asarray(list(iter_column(candidates, schema.MODALITY)), dtype=object).astype(str)
+            if schema.MODALITY in candidates.column_names
             else np.full(total, "all", dtype=object)
         )
         summary = {

@@ -21,18 +21,26 @@ import torch
 from datasets import Dataset, IterableDataset
 from trl import RewardTrainer
 
+from biomed_vital import schema
+from biomed_vital.selection.embeddings import (
+    CHOSEN_IMAGE_FEATURES,
+    CHOSEN_TEXT_FEATURES,
+    PREFERENCE_IMAGE_COLUMNS,
+    PREFERENCE_TEXT_COLUMNS,
+    REJECTED_IMAGE_FEATURES,
+    REJECTED_TEXT_FEATURES,
+)
 from biomed_vital.selection.losses import pairwise_preference_loss
 from biomed_vital.selection.metrics import preference_metrics
 from biomed_vital.selection.training_config import SelectorTrainingConfig
 
-FEATURE_COLUMNS = (
-    "chosen_image_features",
-    "rejected_image_features",
-    "chosen_text_features",
-    "rejected_text_features",
-)
-_SOURCE_CODES = {"judge": 0, "clinician": 1}
+#: The cached-feature columns `compute_features` adds, which stand in for the images and texts.
+FEATURE_COLUMNS = (*PREFERENCE_IMAGE_COLUMNS.values(), *PREFERENCE_TEXT_COLUMNS.values())
+_SOURCE_CODES = {schema.SOURCE_JUDGE: 0, schema.SOURCE_CLINICIAN: 1}
 _PAIR_INFO_KEYS = ("pair_source", "pair_group", "pair_chosen_key", "pair_rejected_key")
+# The token ids of each side, added by `SelectorTrainer` when it tokenizes the texts.
+_CHOSEN_IDS, _REJECTED_IDS = "chosen_ids", "rejected_ids"
+_TOKEN_COLUMNS = (_CHOSEN_IDS, _REJECTED_IDS)
 
 
 def _stable_hash(value: Any) -> int:
@@ -63,14 +71,14 @@ class SelectorCollator:
         self.tokenizer = getattr(processor, "tokenizer", processor)
         self.clinician_weight = clinician_weight
 
-    def _images(self, examples: list[dict], side: str) -> list:
+    def _images(self, examples: list[dict], column: str) -> list:
         images = []
         for example in examples:
-            image = example.get(f"{side}_image")
+            image = example.get(column)
             if image is None:
                 raise ValueError(
-                    f"a preference pair (figure_id={example.get('figure_id', '?')!r}) has no {side}_image; "
-                    "drop pairs without images or cache features with compute_features()."
+                    f"a preference pair ({schema.FIGURE_ID}={example.get(schema.FIGURE_ID, '?')!r}) has no "
+                    f"{column}; drop pairs without images or cache features with compute_features()."
                 )
             images.append(image)
         return images
@@ -78,54 +86,63 @@ class SelectorCollator:
     def __call__(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         first = examples[0]
         batch: dict[str, torch.Tensor] = {}
-        if "chosen_text_features" in first:
+        if CHOSEN_TEXT_FEATURES in first:
             batch["text_features"] = torch.tensor(
                 np.asarray(
-                    [e["chosen_text_features"] for e in examples]
-                    + [e["rejected_text_features"] for e in examples],
+                    [e[CHOSEN_TEXT_FEATURES] for e in examples]
+                    + [e[REJECTED_TEXT_FEATURES] for e in examples],
                     dtype=np.float32,
                 )
             )
         else:
-            ids = [e["chosen_ids"] for e in examples] + [e["rejected_ids"] for e in examples]
+            ids = [e[_CHOSEN_IDS] for e in examples] + [e[_REJECTED_IDS] for e in examples]
             encoded = self.tokenizer.pad({"input_ids": ids}, padding=True, return_tensors="pt")
             batch["input_ids"] = encoded["input_ids"]
             batch["attention_mask"] = encoded["attention_mask"]
-        if "chosen_image_features" in first:
+        if CHOSEN_IMAGE_FEATURES in first:
             batch["image_features"] = torch.tensor(
                 np.asarray(
-                    [e["chosen_image_features"] for e in examples]
-                    + [e["rejected_image_features"] for e in examples],
+                    [e[CHOSEN_IMAGE_FEATURES] for e in examples]
+                    + [e[REJECTED_IMAGE_FEATURES] for e in examples],
                     dtype=np.float32,
                 )
             )
         else:
-            images = self._images(examples, "chosen") + self._images(examples, "rejected")
+            images = self._images(examples, schema.CHOSEN_IMAGE) + self._images(
+                examples, schema.REJECTED_IMAGE
+            )
             batch["pixel_values"] = self.processor.preprocess_images(images, return_tensors="pt")[
                 "pixel_values"
             ]
 
         weights = []
         for example in examples:
-            weight = example.get("weight")
+            weight = example.get(schema.WEIGHT)
             weight = 1.0 if weight is None else float(weight)
-            if self.clinician_weight is not None and example.get("source") == "clinician":
+            if self.clinician_weight is not None and example.get(schema.SOURCE) == schema.SOURCE_CLINICIAN:
                 weight = float(self.clinician_weight)
             weights.append(weight)
         batch["weight"] = torch.tensor(weights, dtype=torch.float32)
         if first.get("margin") is not None:
             batch["margin"] = torch.tensor([float(e["margin"]) for e in examples], dtype=torch.float32)
 
-        batch["pair_source"] = torch.tensor([_SOURCE_CODES.get(str(e.get("source")), -1) for e in examples])
+        batch["pair_source"] = torch.tensor(
+            [_SOURCE_CODES.get(str(e.get(schema.SOURCE)), -1) for e in examples]
+        )
         # Ranking metrics compare the answers given to one question about one figure.
         batch["pair_group"] = torch.tensor(
-            [_stable_hash(f"{e.get('figure_id', '')}\x1f{e.get('question') or ''}") for e in examples]
+            [
+                _stable_hash(f"{e.get(schema.FIGURE_ID, '')}\x1f{e.get(schema.QUESTION) or ''}")
+                for e in examples
+            ]
         )
-        key_column = "text_features" if "chosen_text_features" in first else "ids"
-        batch["pair_chosen_key"] = torch.tensor([_stable_hash(e[f"chosen_{key_column}"]) for e in examples])
-        batch["pair_rejected_key"] = torch.tensor(
-            [_stable_hash(e[f"rejected_{key_column}"]) for e in examples]
+        chosen_key, rejected_key = (
+            (CHOSEN_TEXT_FEATURES, REJECTED_TEXT_FEATURES)
+            if CHOSEN_TEXT_FEATURES in first
+            else _TOKEN_COLUMNS
         )
+        batch["pair_chosen_key"] = torch.tensor([_stable_hash(e[chosen_key]) for e in examples])
+        batch["pair_rejected_key"] = torch.tensor([_stable_hash(e[rejected_key]) for e in examples])
         return batch
 
 
@@ -215,10 +232,11 @@ class SelectorTrainer(RewardTrainer):
         columns = (dataset.column_names if isinstance(dataset, Dataset) else None) or list(
             next(iter(dataset)).keys()
         )
-        has_text_features = "chosen_text_features" in columns and "rejected_text_features" in columns
-        has_image_features = "chosen_image_features" in columns and "rejected_image_features" in columns
-        required = [] if has_text_features or "chosen_ids" in columns else ["chosen_text", "rejected_text"]
-        required += [] if has_image_features else ["chosen_image", "rejected_image"]
+        has_text_features = set(PREFERENCE_TEXT_COLUMNS.values()) <= set(columns)
+        has_image_features = set(PREFERENCE_IMAGE_COLUMNS.values()) <= set(columns)
+        has_tokens = set(_TOKEN_COLUMNS) <= set(columns)
+        required = [] if has_text_features or _CHOSEN_IDS in columns else list(PREFERENCE_TEXT_COLUMNS)
+        required += [] if has_image_features else list(PREFERENCE_IMAGE_COLUMNS)
         missing = [name for name in required if name not in columns]
         if missing:
             raise ValueError(
@@ -226,7 +244,7 @@ class SelectorTrainer(RewardTrainer):
                 "data with biomed_vital.preferences.PreferenceDataset, or add cached features with "
                 "compute_features()."
             )
-        if has_text_features or ("chosen_ids" in columns and "rejected_ids" in columns):
+        if has_text_features or has_tokens:
             return dataset
         max_length = args.max_length
         if max_length is None:
@@ -236,9 +254,11 @@ class SelectorTrainer(RewardTrainer):
             )
 
         def tokenize(batch: dict[str, list]) -> dict[str, list]:
-            chosen = tokenizer(batch["chosen_text"], truncation=True, max_length=max_length)["input_ids"]
-            rejected = tokenizer(batch["rejected_text"], truncation=True, max_length=max_length)["input_ids"]
-            return {"chosen_ids": chosen, "rejected_ids": rejected}
+            chosen = tokenizer(batch[schema.CHOSEN_TEXT], truncation=True, max_length=max_length)["input_ids"]
+            rejected = tokenizer(batch[schema.REJECTED_TEXT], truncation=True, max_length=max_length)[
+                "input_ids"
+            ]
+            return {_CHOSEN_IDS: chosen, _REJECTED_IDS: rejected}
 
         map_kwargs: dict[str, Any] = {"batched": True}
         if isinstance(dataset, Dataset):
@@ -249,16 +269,15 @@ class SelectorTrainer(RewardTrainer):
         # remove_unused_columns would otherwise drop the images, weights and sources.
         if self._signature_columns is None:
             self._signature_columns = [
-                "chosen_ids",
-                "rejected_ids",
-                "chosen_image",
-                "rejected_image",
+                *_TOKEN_COLUMNS,
+                schema.CHOSEN_IMAGE,
+                schema.REJECTED_IMAGE,
                 *FEATURE_COLUMNS,
-                "weight",
+                schema.WEIGHT,
                 "margin",
-                "source",
-                "figure_id",
-                "question",
+                schema.SOURCE,
+                schema.FIGURE_ID,
+                schema.QUESTION,
             ]
 
     # ------------------------------------------------------------------ loss
