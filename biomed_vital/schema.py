@@ -23,6 +23,8 @@ selected       candidates + ``selector_score``
 training       ``images`` (a list of images) + ``messages`` (TRL's vision format)
 =============  ===========================================================================
 
+``docs/data-formats.md`` has a table of every stage's columns; a test checks it against this module.
+
 Example:
     >>> from biomed_vital import schema
     >>> schema.STAGES["judged"].columns
