@@ -193,17 +193,14 @@ class SelectorModel(PreTrainedModel):
                 full_repo_id, description=description, metrics=metrics, training=training, datasets=datasets
             )
 
+        where: dict[str, Any] = {
+            "private": private,
+            "token": token,
+            "revision": revision,
+            "create_pr": create_pr,
+        }
         return push_model_to_hub(
-            self,
-            repo_id,
-            card=card,
-            processor=processor,
-            commit_message=commit_message,
-            private=private,
-            token=token,
-            revision=revision,
-            create_pr=create_pr,
-            **kwargs,
+            self, repo_id, card=card, processor=processor, commit_message=commit_message, **where, **kwargs
         )
 
     def set_frozen(self, *, vision: bool | None = None, text: bool | None = None) -> SelectorModel:

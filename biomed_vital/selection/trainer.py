@@ -54,6 +54,12 @@ def _stable_hash(value: Any) -> int:
     return zlib.crc32(data) & 0x7FFFFFFF
 
 
+def _both_sides(examples: list[dict[str, Any]], chosen: str, rejected: str) -> torch.Tensor:
+    """Cached features of every chosen side, then of every rejected side, as one float32 tensor."""
+    values = [example[chosen] for example in examples] + [example[rejected] for example in examples]
+    return torch.tensor(np.asarray(values, dtype=np.float32))
+
+
 class SelectorCollator:
     """Turns preference rows into a `SelectorModel` batch: chosen sides first, then rejected sides.
 
@@ -87,26 +93,14 @@ class SelectorCollator:
         first = examples[0]
         batch: dict[str, torch.Tensor] = {}
         if CHOSEN_TEXT_FEATURES in first:
-            batch["text_features"] = torch.tensor(
-                np.asarray(
-                    [e[CHOSEN_TEXT_FEATURES] for e in examples]
-                    + [e[REJECTED_TEXT_FEATURES] for e in examples],
-                    dtype=np.float32,
-                )
-            )
+            batch["text_features"] = _both_sides(examples, CHOSEN_TEXT_FEATURES, REJECTED_TEXT_FEATURES)
         else:
             ids = [e[_CHOSEN_IDS] for e in examples] + [e[_REJECTED_IDS] for e in examples]
             encoded = self.tokenizer.pad({"input_ids": ids}, padding=True, return_tensors="pt")
             batch["input_ids"] = encoded["input_ids"]
             batch["attention_mask"] = encoded["attention_mask"]
         if CHOSEN_IMAGE_FEATURES in first:
-            batch["image_features"] = torch.tensor(
-                np.asarray(
-                    [e[CHOSEN_IMAGE_FEATURES] for e in examples]
-                    + [e[REJECTED_IMAGE_FEATURES] for e in examples],
-                    dtype=np.float32,
-                )
-            )
+            batch["image_features"] = _both_sides(examples, CHOSEN_IMAGE_FEATURES, REJECTED_IMAGE_FEATURES)
         else:
             images = self._images(examples, schema.CHOSEN_IMAGE) + self._images(
                 examples, schema.REJECTED_IMAGE
