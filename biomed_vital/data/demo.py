@@ -13,6 +13,7 @@ import importlib.util
 import inspect
 import json
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -202,18 +203,7 @@ def load_demo_figures() -> datasets.Dataset:
             f"the demo figures need {', '.join(missing)}; install them with: {DEMO_INSTALL_HINT}"
         )
 
-    rows: dict[str, list] = {
-        key: []
-        for key in (
-            schema.ID,
-            schema.IMAGE,
-            schema.CAPTION,
-            schema.MODALITY,
-            schema.DOMAIN,
-            schema.SOURCE,
-            schema.EXTRA,
-        )
-    }
+    rows: dict[str, list] = defaultdict(list)  # column -> values, in the order first appended
     licenses: list[str] = []
     caption_sources: list[str] = []
     for figure in DEMO_FIGURES:
