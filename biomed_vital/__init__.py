@@ -59,7 +59,12 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "ModelTask": "biomed_vital.generation",
     # 3. preferences
     "PreferenceDataset": "biomed_vital.preferences",
+    "ClinicianPairConfig": "biomed_vital.preferences",
+    "JudgePairConfig": "biomed_vital.preferences",
+    "PreferenceBuildConfig": "biomed_vital.preferences",
+    "build_preferences": "biomed_vital.preferences",
     "mix_preferences": "biomed_vital.preferences",
+    "deduplicate_preferences": "biomed_vital.preferences",
     "clinician_weight_sweep": "biomed_vital.preferences",
     "read_annotations": "biomed_vital.preferences",
     "append_annotations": "biomed_vital.preferences",
@@ -177,9 +182,14 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real objects
     from biomed_vital.hub import dataset_card, model_card, push_dataset_to_hub
     from biomed_vital.preferences import (
         AnnotationError,
+        ClinicianPairConfig,
+        JudgePairConfig,
+        PreferenceBuildConfig,
         PreferenceDataset,
         append_annotations,
+        build_preferences,
         clinician_weight_sweep,
+        deduplicate_preferences,
         degraded_answer_pairs,
         mix_preferences,
         read_annotations,

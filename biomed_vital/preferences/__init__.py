@@ -2,8 +2,16 @@
 
 ``PreferenceDataset`` builds the *preferences* columns (``chosen_text``/``rejected_text``,
 ``chosen_image``/``rejected_image``, ``weight``, ``source``, ...) as a ``datasets.Dataset``
-from clinician annotations and from judge scores, and mixes the two. Every text goes through
-:func:`biomed_vital.data.format_selector_text`, the single layout the selector reads.
+from clinician annotations and from judge scores; functions mix, deduplicate, split and
+summarise the pairs, and ``build_preferences`` does all of it from one ``PreferenceBuildConfig``.
+Every text goes through :func:`biomed_vital.data.format_selector_text`, the single layout the
+selector reads.
+
+One module per concern: ``clinician`` and ``judge_pairs`` (the two builders), ``assembly`` (the
+Arrow table both write), ``dedup``, ``mixing``, ``splits``, ``summary`` (build statistics),
+``build`` (the whole build), ``annotations`` (the clinician record), ``degraded`` (sanity-check
+pairs), and one config dataclass per file (``pair_config``, ``clinician_config``,
+``judge_pairs_config``, ``build_config``).
 
 Names are loaded lazily; importing this package does not import torch.
 
@@ -20,13 +28,18 @@ from biomed_vital._lazy import attach
 
 _LAZY_ATTRIBUTES: dict[str, str] = {
     "PreferenceDataset": "biomed_vital.preferences.dataset",
-    "PAPER_CLINICIAN_WEIGHTS": "biomed_vital.preferences.dataset",
-    "clinician_weight_sweep": "biomed_vital.preferences.dataset",
-    "deduplicate_preferences": "biomed_vital.preferences.dataset",
-    "mix_preferences": "biomed_vital.preferences.dataset",
-    "preference_build_stats": "biomed_vital.preferences.dataset",
-    "summarize_preferences": "biomed_vital.preferences.dataset",
-    "train_test_split_by_figure": "biomed_vital.preferences.dataset",
+    "PairConfig": "biomed_vital.preferences.pair_config",
+    "ClinicianPairConfig": "biomed_vital.preferences.clinician_config",
+    "JudgePairConfig": "biomed_vital.preferences.judge_pairs_config",
+    "PreferenceBuildConfig": "biomed_vital.preferences.build_config",
+    "build_preferences": "biomed_vital.preferences.build",
+    "PAPER_CLINICIAN_WEIGHTS": "biomed_vital.preferences.mixing",
+    "clinician_weight_sweep": "biomed_vital.preferences.mixing",
+    "mix_preferences": "biomed_vital.preferences.mixing",
+    "deduplicate_preferences": "biomed_vital.preferences.dedup",
+    "train_test_split_by_figure": "biomed_vital.preferences.splits",
+    "preference_build_stats": "biomed_vital.preferences.summary",
+    "summarize_preferences": "biomed_vital.preferences.summary",
     "degraded_answer_pairs": "biomed_vital.preferences.degraded",
     "ANNOTATION_CHOICES": "biomed_vital.preferences.annotations",
     "AnnotationError": "biomed_vital.preferences.annotations",
@@ -59,14 +72,18 @@ if TYPE_CHECKING:
         normalize_annotation,
         read_annotations,
     )
-    from biomed_vital.preferences.dataset import (
-        PAPER_CLINICIAN_WEIGHTS,
-        PreferenceDataset,
-        clinician_weight_sweep,
-        deduplicate_preferences,
-        mix_preferences,
-        preference_build_stats,
-        summarize_preferences,
-        train_test_split_by_figure,
-    )
+    from biomed_vital.preferences.build import build_preferences
+    from biomed_vital.preferences.build_config import PreferenceBuildConfig
+    from biomed_vital.preferences.clinician_config import ClinicianPairConfig
+    from biomed_vital.preferences.dataset import PreferenceDataset
+    from biomed_vital.preferences.dedup import deduplicate_preferences
     from biomed_vital.preferences.degraded import degraded_answer_pairs
+    from biomed_vital.preferences.judge_pairs_config import JudgePairConfig
+    from biomed_vital.preferences.mixing import (
+        PAPER_CLINICIAN_WEIGHTS,
+        clinician_weight_sweep,
+        mix_preferences,
+    )
+    from biomed_vital.preferences.pair_config import PairConfig
+    from biomed_vital.preferences.splits import train_test_split_by_figure
+    from biomed_vital.preferences.summary import preference_build_stats, summarize_preferences

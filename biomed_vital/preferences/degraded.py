@@ -19,6 +19,8 @@ import numpy as np
 from datasets import Dataset
 from datasets import Image as ImageFeature
 
+from biomed_vital import schema
+
 NON_ANSWER = "I cannot determine that from the image."
 DEGRADATIONS = ("other_figure", "truncated", "non_answer")
 
@@ -28,7 +30,7 @@ def degraded_answer_pairs(
     *,
     kinds: Sequence[str] = DEGRADATIONS,
     seed: int = 0,
-    source: str = "judge",
+    source: str = schema.SOURCE_JUDGE,
     flip: bool = False,
     non_answer: str = NON_ANSWER,
 ) -> Dataset:
@@ -55,34 +57,41 @@ def degraded_answer_pairs(
         'degraded:truncated'
     """
     from biomed_vital.data import format_selector_text, qa_pairs
-    from biomed_vital.schema import preference_features
 
     unknown = [kind for kind in kinds if kind not in DEGRADATIONS]
     if unknown or not kinds:
         raise ValueError(f"kinds={list(kinds)!r}: use a non-empty subset of {list(DEGRADATIONS)}.")
-    missing = [c for c in ("id", "image", "messages") if c not in figures.column_names]
+    missing = [c for c in (schema.ID, schema.IMAGE, schema.MESSAGES) if c not in figures.column_names]
     if missing:
         raise ValueError(
             f"degraded_answer_pairs needs the columns {missing} (the dataset has {figures.column_names})."
         )
     view = figures
-    if isinstance(view.features["image"], ImageFeature):
-        view = view.cast_column("image", ImageFeature(decode=False))  # pass image bytes through undecoded
+    if isinstance(view.features[schema.IMAGE], ImageFeature):
+        view = view.cast_column(
+            schema.IMAGE, ImageFeature(decode=False)
+        )  # pass image bytes through undecoded
     rows = view.select_columns(
-        [c for c in ("id", "image", "caption", "mentions", "messages") if c in view.column_names]
+        [
+            c
+            for c in (schema.ID, schema.IMAGE, schema.CAPTION, schema.MENTIONS, schema.MESSAGES)
+            if c in view.column_names
+        ]
     )
     records = rows.to_list()
-    answers = [(str(r["id"]), answer) for r in records for _, answer in qa_pairs(r["messages"])]
+    answers = [(str(r[schema.ID]), answer) for r in records for _, answer in qa_pairs(r[schema.MESSAGES])]
     rng = np.random.default_rng(seed)
-    columns = list(preference_features())
+    columns = list(schema.preference_features())
     output: dict[str, list[Any]] = {name: [] for name in columns}
     for index, record in enumerate(records):
-        if record["image"] is None:
-            raise ValueError(f"row {index} (id {record['id']!r}) has no image; drop it or attach one first.")
-        figure_id = str(record["id"])
-        caption, mentions = record.get("caption") or "", record.get("mentions") or []
+        if record[schema.IMAGE] is None:
+            raise ValueError(
+                f"row {index} (id {record[schema.ID]!r}) has no image; drop it or attach one first."
+            )
+        figure_id = str(record[schema.ID])
+        caption, mentions = record.get(schema.CAPTION) or "", record.get(schema.MENTIONS) or []
         others = [answer for owner, answer in answers if owner != figure_id]
-        for question, answer in qa_pairs(record["messages"]):
+        for question, answer in qa_pairs(record[schema.MESSAGES]):
             words = answer.split()
             degraded = {
                 "other_figure": others[int(rng.integers(len(others)))] if others else non_answer,
@@ -94,20 +103,20 @@ def degraded_answer_pairs(
                 bad = format_selector_text(caption, mentions, question, degraded[kind])
                 chosen, rejected = (bad, good) if flip else (good, bad)
                 values = {
-                    "chosen_image": record["image"],
-                    "rejected_image": record["image"],
-                    "chosen_text": chosen,
-                    "rejected_text": rejected,
-                    "weight": 1.0,
-                    "source": source,
-                    "annotator": "degradation",
-                    "figure_id": figure_id,
-                    "question": question,
-                    "pair_kind": f"degraded:{kind}",
+                    schema.CHOSEN_IMAGE: record[schema.IMAGE],
+                    schema.REJECTED_IMAGE: record[schema.IMAGE],
+                    schema.CHOSEN_TEXT: chosen,
+                    schema.REJECTED_TEXT: rejected,
+                    schema.WEIGHT: 1.0,
+                    schema.SOURCE: source,
+                    schema.ANNOTATOR: "degradation",
+                    schema.FIGURE_ID: figure_id,
+                    schema.QUESTION: question,
+                    schema.PAIR_KIND: f"degraded:{kind}",
                 }
                 for name in columns:
                     output[name].append(values.get(name))
-    return Dataset.from_dict(output, features=preference_features())
+    return Dataset.from_dict(output, features=schema.preference_features())
 
 
 __all__ = ["DEGRADATIONS", "NON_ANSWER", "degraded_answer_pairs"]
