@@ -1,5 +1,8 @@
 """``biomed-vital preferences``: build preference pairs from the command line, or summarise saved ones.
 
+Each action has its own parser: ``build`` takes its inputs and output (:class:`BuildArguments`) and every
+:class:`~biomed_vital.preferences.PreferenceBuildConfig` option; ``summary`` takes a saved folder.
+
 Example:
     $ biomed-vital preferences build --judged judged/ --annotations annotations.jsonl \\
           --clinician-weight 100 --test-size 0.1 --output preferences/
@@ -8,123 +11,154 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["build_parser", "main"]
+from biomed_vital.cli.parser import CommandParser
+from biomed_vital.preferences.build_config import PreferenceBuildConfig
+
+__all__ = ["ACTIONS", "BuildArguments", "SummaryArguments", "build_parser", "main", "summary_parser"]
+
+PROG = "biomed-vital preferences"
 
 
-def _load(source: str) -> Any:
-    from biomed_vital.schema import load_stage
+@dataclass
+class BuildArguments:
+    """Which judged rows and annotations, and where the pairs go."""
 
-    return load_stage(source)
-
-
-def _build(args: argparse.Namespace) -> int:
-    from biomed_vital.preferences import (
-        AnnotationError,
-        PreferenceDataset,
-        summarize_preferences,
+    judged: str | None = field(
+        default=None,
+        metadata={
+            "help": "Judged candidates (judge pairs, and the rows the annotations name): a save_to_disk "
+            "folder, a JSON/Parquet file or a Hub id."
+        },
+    )
+    candidates: str | None = field(
+        default=None, metadata={"help": "The candidates the annotations name (default: --judged)."}
+    )
+    annotations: str | None = field(default=None, metadata={"help": "Clinician annotation records (JSONL)."})
+    output: str | None = field(
+        default=None,
+        metadata={"help": "Folder to save the pairs in (a DatasetDict with --test-size); empty: only print."},
     )
 
-    if not args.judged and not args.candidates:
-        raise SystemExit(
-            "give --judged (judge pairs, and the candidates the annotations refer to) or --candidates"
-        )
-    judged = _load(args.judged) if args.judged else None
-    candidates = _load(args.candidates) if args.candidates else judged
-    clinician = judge = None
-    if args.annotations:
-        try:
-            clinician = PreferenceDataset.from_clinician_annotations(
-                args.annotations, candidates, contradictions=args.contradictions
-            )
-        except AnnotationError as error:
-            print(error, file=sys.stderr)
-            return 2
-    if judged is not None and not args.no_judge_pairs:
-        judge = PreferenceDataset.from_judge_scores(
-            judged, min_gap=args.min_gap, pairs_per_item=args.pairs_per_item, seed=args.seed, unit=args.unit
-        )
-    if clinician is None and judge is None:
-        raise SystemExit("nothing to build: give --annotations and/or --judged")
-    if clinician is not None and judge is not None:
-        if args.clinician_weight is None:
-            raise SystemExit(
-                "mixing clinician and judge pairs needs --clinician-weight (the paper swept 1, 10, 100, 200, 300, 400)"
-            )
-        pairs = PreferenceDataset.mix(clinician, judge, clinician_weight=args.clinician_weight)
-    else:
-        pairs = clinician if clinician is not None else judge
-    result = (
-        PreferenceDataset.train_test_split_by_figure(pairs, test_size=args.test_size, seed=args.seed)
-        if args.test_size
-        else pairs
+
+@dataclass
+class SummaryArguments:
+    """Which saved pairs to summarise."""
+
+    path: str = field(
+        metadata={
+            "positional": True,
+            "help": "a folder written by 'build' (or any saved preference Dataset or DatasetDict)",
+        }
     )
-    print(summarize_preferences(pairs))
-    if args.output:
-        result.save_to_disk(args.output)
-        print(f"saved to {args.output}")
+
+
+def build_parser(prog: str = PROG) -> CommandParser:
+    """The parser of ``biomed-vital preferences build``."""
+    return CommandParser(
+        [BuildArguments, PreferenceBuildConfig],
+        prog=f"{prog} build",
+        description="Build clinician and/or judge pairs, mix them, split them by figure, and save them.",
+    )
+
+
+def summary_parser(prog: str = PROG) -> CommandParser:
+    """The parser of ``biomed-vital preferences summary``."""
+    return CommandParser(
+        [SummaryArguments], prog=f"{prog} summary", description="Summarise saved preference pairs."
+    )
+
+
+def _build(argv: Sequence[str], prog: str) -> int:
+    arguments, config = build_parser(prog).parse(argv)
+
+    from biomed_vital.preferences import AnnotationError, build_preferences
+
+    try:
+        result = build_preferences(arguments.judged, arguments.annotations, arguments.candidates, config)
+    except AnnotationError as error:
+        # one line per bad record, so that a whole file can be fixed in one pass
+        print(f"{prog} build: error: {error}", file=sys.stderr)
+        return 2
+    _print_summary(result)
+    if arguments.output:
+        result.save_to_disk(arguments.output)
+        print(f"saved to {arguments.output}")
     return 0
 
 
-def _summary(args: argparse.Namespace) -> int:
+def _summary(argv: Sequence[str], prog: str) -> int:
+    parser = summary_parser(prog)
+    (arguments,) = parser.parse(argv)
+
+    import datasets
+
+    from biomed_vital.schema import is_saved_dataset
+
+    if not is_saved_dataset(arguments.path):
+        parser.error(
+            f"{arguments.path} is not a folder written by save_to_disk ('build --output' writes one)"
+        )
+    _print_summary(datasets.load_from_disk(arguments.path))
+    return 0
+
+
+def _print_summary(pairs: Any) -> None:
+    """Print :func:`~biomed_vital.preferences.summarize_preferences` of a Dataset, or of each split."""
     import datasets
 
     from biomed_vital.preferences import summarize_preferences
 
-    loaded = datasets.load_from_disk(args.path)
-    splits = loaded.items() if isinstance(loaded, datasets.DatasetDict) else [("", loaded)]
+    splits = pairs.items() if isinstance(pairs, datasets.DatasetDict) else [("", pairs)]
     for name, split in splits:
         if name:
             print(f"[{name}]")
         print(summarize_preferences(split))
-    return 0
 
 
-def build_parser(prog: str = "biomed-vital preferences") -> argparse.ArgumentParser:
-    """The argument parser of ``biomed-vital preferences``."""
-    parser = argparse.ArgumentParser(prog=prog, description="Build or inspect selector preference pairs.")
-    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+#: action -> (runner, one-line summary). Actions are registered here only.
+ACTIONS: dict[str, tuple[Callable[[Sequence[str], str], int], str]] = {
+    "build": (_build, "build clinician and/or judge pairs, mix them, split them by figure, and save them"),
+    "summary": (_summary, "summarise saved preference pairs"),
+}
 
-    build = sub.add_parser("build", help="build clinician and/or judge pairs and save them")
-    build.add_argument(
-        "--judged", help="judged candidates: a saved Dataset folder, a JSON/Parquet file or a Hub id"
+
+def _usage(prog: str) -> str:
+    width = max(len(name) for name in ACTIONS)
+    return "\n".join(
+        [
+            f"usage: {prog} {{{','.join(ACTIONS)}}} [options]",
+            "",
+            "Build or inspect selector preference pairs.",
+            "",
+            "actions:",
+            *(f"  {name.ljust(width)}  {summary}" for name, (_, summary) in ACTIONS.items()),
+            "",
+            f"Run '{prog} ACTION --help' for an action's options.",
+        ]
     )
-    build.add_argument("--candidates", help="the candidates the annotations name (default: --judged)")
-    build.add_argument("--annotations", help="clinician annotation records (JSONL)")
-    build.add_argument(
-        "--clinician-weight", type=float, default=None, help="weight of clinician pairs in the mix"
-    )
-    build.add_argument("--min-gap", type=float, default=2.0, help="smallest judge-score gap of a pair")
-    build.add_argument("--pairs-per-item", type=int, default=2, help="pairs each judged item anchors")
-    build.add_argument(
-        "--unit", choices=["auto", "turn", "conversation"], default="auto", help="judge item unit"
-    )
-    build.add_argument("--contradictions", choices=["drop", "keep"], default="drop")
-    build.add_argument("--no-judge-pairs", action="store_true", help="build only clinician pairs")
-    build.add_argument("--test-size", type=float, default=0.0, help="hold out this fraction of figures")
-    build.add_argument("--seed", type=int, default=0)
-    build.add_argument("--output", help="folder to save the pairs (a DatasetDict with --test-size)")
-    build.set_defaults(handler=_build)
-
-    summary = sub.add_parser("summary", help="summarise saved preference pairs")
-    summary.add_argument("path", help="a folder written by 'build' (or any saved preference Dataset)")
-    summary.set_defaults(handler=_summary)
-    return parser
 
 
-def main(argv: Sequence[str] | None = None, prog: str = "biomed-vital preferences") -> int:
-    """Run ``biomed-vital preferences`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit code.
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
+    """Run ``biomed-vital preferences`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit status.
 
     Example:
         >>> main(["summary", "preferences/"])      # doctest: +SKIP
         0
     """
-    args = build_parser(prog).parse_args(argv)
-    return args.handler(args)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage(prog), file=sys.stdout if argv else sys.stderr)
+        return 0 if argv else 2
+    action, rest = argv[0], argv[1:]
+    if action not in ACTIONS:
+        print(f"{prog}: error: unknown action {action!r}; choose from {', '.join(ACTIONS)}", file=sys.stderr)
+        return 2
+    return ACTIONS[action][0](rest, prog)
 
 
 if __name__ == "__main__":
