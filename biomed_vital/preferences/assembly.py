@@ -146,6 +146,11 @@ def _arrow_pairs(
     """The preference Dataset: metadata from ``columns``, images from rows of ``dataset``."""
     from datasets import Dataset, Features, Image, Value
 
+    if not chosen_rows:
+        # map() over no rows would drop every column it did not write
+        return Dataset.from_dict(
+            {name: [] for name in schema.preference_features()}, features=schema.preference_features()
+        )
     features = schema.preference_features(decode_images=False)
     index = Dataset.from_dict(
         {**columns, _CHOSEN_ROW: list(chosen_rows), _REJECTED_ROW: list(rejected_rows)},
@@ -173,7 +178,7 @@ def _arrow_pairs(
 
     fingerprint = uuid.uuid4().hex
     cache_file_name = None
-    if len(index) and getattr(dataset, "cache_files", None):
+    if getattr(dataset, "cache_files", None):
         # memory-map the pairs next to the source rows instead of holding every image copy in RAM
         cache_dir = os.path.dirname(dataset.cache_files[0]["filename"])
         if os.access(cache_dir, os.W_OK):
