@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from biomed_vital.preferences import PreferenceDataset
+from tests.preferences.helpers import pairwise_record, with_judge_scores
+
 STAND_IN_IMAGE_BY_DOMAIN = {
     "ct_scan": "pydicom_ct_small",
     "mri": "pydicom_mr_small",
@@ -66,3 +69,14 @@ def candidates(candidate_rows):
     from datasets import Dataset, Image
 
     return Dataset.from_list(candidate_rows).cast_column("image", Image())
+
+
+@pytest.fixture()
+def clinician_and_judge(candidates, candidate_rows):
+    records = [pairwise_record(candidate_rows, i, "A", annotator=f"rad-{i % 3}") for i in range(0, 40, 2)]
+    clinician = PreferenceDataset.from_clinician_annotations(records, candidates)
+    scores = [7.0 + (i % 3) if i % 2 == 0 else 1.0 + (i % 4) for i in range(len(candidates))]
+    judge = PreferenceDataset.from_judge_scores(
+        with_judge_scores(candidates, scores), min_gap=2, pairs_per_item=2, seed=0
+    )
+    return clinician, judge
