@@ -460,16 +460,14 @@ def _judged_for_training(figures: int, image_px: int):
 
 
 def bench_training(figures: int, epochs: int, batch_size: int) -> dict[str, Any]:
-    from biomed_vital.preferences import PreferenceDataset
+    from biomed_vital.preferences import PreferenceDataset, train_test_split_by_figure
     from biomed_vital.selection import SelectorTrainer, SelectorTrainingConfig, compute_features
     from biomed_vital.testing import tiny_selector
 
     image_px = 32
     judged = _judged_for_training(figures, image_px)
     pairs = PreferenceDataset.from_judge_scores(judged, min_gap=2.0, pairs_per_item=2, seed=0)
-    splits = PreferenceDataset.train_test_split_by_figure(
-        pairs, test_size=0.2, seed=0, stratify_by_source=False
-    )
+    splits = train_test_split_by_figure(pairs, test_size=0.2, seed=0, stratify_by_source=False)
     results: dict[str, Any] = {
         "model": f"ViT (image {image_px} px, patch 8, hidden 64, 2 layers) + BERT (hidden 64, 2 layers)",
         "figures": figures,
