@@ -19,7 +19,15 @@ from typing import Any
 from biomed_vital.cli.parser import CommandParser
 from biomed_vital.preferences.build_config import PreferenceBuildConfig
 
-__all__ = ["ACTIONS", "BuildArguments", "SummaryArguments", "build_parser", "main", "summary_parser"]
+__all__ = [
+    "ACTIONS",
+    "BuildArguments",
+    "SummaryArguments",
+    "build_parser",
+    "build_parsers",
+    "main",
+    "summary_parser",
+]
 
 PROG = "biomed-vital preferences"
 
@@ -71,6 +79,11 @@ def summary_parser(prog: str = PROG) -> CommandParser:
     return CommandParser(
         [SummaryArguments], prog=f"{prog} summary", description="Summarise saved preference pairs."
     )
+
+
+def build_parsers(prog: str = PROG) -> list[CommandParser]:
+    """The parsers of every action, ``build`` first."""
+    return [build_parser(prog), summary_parser(prog)]
 
 
 def _build(argv: Sequence[str], prog: str) -> int:
