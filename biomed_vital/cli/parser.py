@@ -53,39 +53,55 @@ class CommandParser(HfArgumentParser):
         prog, description, epilog: as for ``argparse.ArgumentParser``.
     """
 
-    def __init__(self, dataclass_types: Iterable[type], **kwargs: Any) -> None:
+    def __init__(self, dataclass_types: Iterable[type | tuple[type, str]], **kwargs: Any) -> None:
         self._positional_fields: list[dataclasses.Field[Any]] = []
+        self._sections = [
+            (item, "") if isinstance(item, type) else (item[0], item[1]) for item in dataclass_types
+        ]
         kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
-        dataclass_types = list(dataclass_types)
         if "usage" not in kwargs and "prog" in kwargs:
             positionals = [
                 f.name.upper()
-                for dtype in dataclass_types
+                for dtype, section in self._sections
                 for f in dataclasses.fields(dtype)
-                if f.metadata.get("positional")
+                if f.metadata.get("positional") and not section
             ]
             kwargs["usage"] = " ".join([kwargs["prog"], *positionals, "[options]"])
-        super().__init__(dataclass_types, **kwargs)  # type: ignore[arg-type]
+        # HfArgumentParser.__init__ only adds each dataclass's fields; ours also knows sections
+        argparse.ArgumentParser.__init__(self, **kwargs)
+        self.dataclass_types = [dtype for dtype, _ in self._sections]
+        for dtype, section in self._sections:
+            self._add_dataclass_arguments(dtype, section)
         self.add_argument(
             "--config",
             default=None,
             metavar="FILE.yaml",
-            help="read options from a YAML file (keys are option names); flags on the command line override it",
+            help="read options from a YAML file (keys are option names, or sections of them); flags on the "
+            "command line override it",
         )
 
     # ------------------------------------------------------------------ building the flags
-    def _add_dataclass_arguments(self, dtype: Any) -> None:
-        # one argument group per dataclass, titled by its name and the first line of its docstring
+    def _add_dataclass_arguments(self, dtype: Any, section: str = "") -> None:
+        # one argument group per dataclass, titled by its name and the first line of its docstring; the
+        # fields of a dataclass given with a section become ``--section.field`` (``section: {field: ...}``
+        # in the YAML file), so two stages can each have their own ``seed`` or ``model``
         doc = (dtype.__doc__ or "").strip()
         summary = doc.splitlines()[0] if doc and not doc.startswith(dtype.__name__ + "(") else ""
         summary = _ROLE.sub(lambda match: match.group(1).rsplit(".", 1)[-1], summary).rstrip(".")
-        group = self.add_argument_group(f"{dtype.__name__} ({summary})" if summary else dtype.__name__)
+        title = f"{dtype.__name__} ({summary})" if summary else dtype.__name__
+        group = self.add_argument_group(f"{section}: {title}" if section else title)
         type_hints = typing.get_type_hints(dtype)
         for field in dataclasses.fields(dtype):
             if not field.init:
                 continue
             field = copy.copy(field)  # the parser resolves types on its own copy, not on the dataclass
             field.type = type_hints[field.name]
+            if section:
+                if field.metadata.get("positional"):
+                    raise TypeError(
+                        f"{dtype.__name__}.{field.name}: a positional field cannot be in a section"
+                    )
+                field.name = f"{section}.{field.name}"
             self._parse_dataclass_field(group, field)
 
     def _parse_dataclass_field(self, parser: Any, field: dataclasses.Field[Any]) -> None:  # type: ignore[override]
@@ -110,8 +126,13 @@ class CommandParser(HfArgumentParser):
 
     # ------------------------------------------------------------------ parsing
     def known_fields(self) -> dict[str, dataclasses.Field[Any]]:
-        """Every field of the command's dataclasses, by name."""
-        return {f.name: f for dtype in self.dataclass_types for f in dataclasses.fields(dtype) if f.init}
+        """Every field of the command's dataclasses, by option name (``section.field`` in a section)."""
+        return {
+            (f"{section}.{f.name}" if section else f.name): f
+            for dtype, section in self._sections
+            for f in dataclasses.fields(dtype)
+            if f.init
+        }
 
     def parse(self, argv: Sequence[str] | None = None) -> tuple[Any, ...]:
         """Parse ``argv`` (with an optional ``--config`` file) into one instance per dataclass.
@@ -129,12 +150,17 @@ class CommandParser(HfArgumentParser):
                 self.error(f"the following arguments are required: {field.name.upper()}")
         values = vars(namespace)
         instances = []
-        for dtype in self.dataclass_types:
-            names = {f.name for f in dataclasses.fields(dtype) if f.init}
+        for dtype, section in self._sections:
+            prefix = f"{section}." if section else ""
+            options = {
+                f.name: values[prefix + f.name]
+                for f in dataclasses.fields(dtype)
+                if f.init and prefix + f.name in values
+            }
             try:
-                instances.append(dtype(**{k: v for k, v in values.items() if k in names}))
+                instances.append(dtype(**options))
             except (ValueError, TypeError) as error:
-                self.error(str(error))
+                self.error(f"{section}: {error}" if section else str(error))
         return tuple(instances)
 
     def _read_config(self, path: str) -> dict[str, Any]:
@@ -150,7 +176,14 @@ class CommandParser(HfArgumentParser):
         if not isinstance(values, dict):
             self.error(f"--config {path}: expected a mapping of option names to values")
         fields = self.known_fields()
-        normalised = {str(key).replace("-", "_"): value for key, value in values.items()}
+        sections = {section for _, section in self._sections if section}
+        normalised: dict[str, Any] = {}
+        for key, value in values.items():
+            key = str(key).replace("-", "_")
+            if key in sections and isinstance(value, dict):  # a section: {generate: {n_candidates: 2}}
+                normalised.update({f"{key}.{str(k).replace('-', '_')}": v for k, v in value.items()})
+            else:
+                normalised[key] = value
         unknown = sorted(set(normalised) - set(fields))
         if unknown:
             self.error(f"--config {path}: unknown option(s) {', '.join(unknown)}")
