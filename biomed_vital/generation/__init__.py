@@ -36,7 +36,6 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "parse_judge_reply": "biomed_vital.generation.parsing",
     "JudgeVerdict": "biomed_vital.generation.parsing",
     "ReplyParseError": "biomed_vital.generation.parsing",
-    "DemonstrationPool": "biomed_vital.generation.prompts",
     "GENERATION_SYSTEM_PROMPT": "biomed_vital.generation.prompts",
     "TWO_ANSWER_SYSTEM_PROMPT": "biomed_vital.generation.prompts",
     "JUDGE_SYSTEM_PROMPT": "biomed_vital.generation.prompts",
@@ -77,6 +76,7 @@ __getattr__, __dir__, __all__ = attach(
         **{name: "biomed_vital.engine" for name in _MOVED_TO_ENGINE},
         "candidate_features": "biomed_vital.schema",
         "judge_features": "biomed_vital.schema",
+        "DemonstrationPool": "biomed_vital.sampling.demonstrations",
     },
 )
 
@@ -97,6 +97,5 @@ if TYPE_CHECKING:
         JUDGE_CONVERSATION_SYSTEM_PROMPT,
         JUDGE_SYSTEM_PROMPT,
         TWO_ANSWER_SYSTEM_PROMPT,
-        DemonstrationPool,
     )
     from biomed_vital.generation.task import ModelTask, RowPlan, TaskConfig

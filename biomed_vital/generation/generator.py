@@ -13,8 +13,7 @@ columns plus ``candidate_id``, ``candidate_index``, ``messages``, ``generator``,
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from biomed_vital import schema
@@ -33,12 +32,11 @@ from biomed_vital.generation.prompts import (
     GENERATION_SYSTEM_PROMPT,
     TWO_ANSWER_INSTRUCTION,
     TWO_ANSWER_SYSTEM_PROMPT,
-    Demonstration,
-    DemonstrationPool,
     figure_context_text,
     prompt_sha,
 )
 from biomed_vital.generation.task import ModelTask, RowPlan
+from biomed_vital.sampling.demonstrations import Demonstration, load_demonstrations
 
 __all__ = ["GPT4VGenerator"]
 
@@ -54,9 +52,10 @@ class GPT4VGenerator(ModelTask):
         model: the model (for Azure: the deployment; for vLLM: the served model name).
         demonstrations: few-shot demonstrations: a Dataset or rows with ``messages``,
             ``caption``, ``mentions``, ``modality`` (e.g. ``load_figures(path)``), a
-            :class:`~biomed_vital.generation.prompts.DemonstrationPool`, or a path that
+            :class:`~biomed_vital.sampling.DemonstrationPool`, or a path that
             :func:`biomed_vital.data.load_figures` reads (such as BioMed-VITAL's clinician
-            demonstrations in LLaVA format). ``None`` (and no ``config.demonstrations``) is zero-shot.
+            demonstrations in LLaVA format); :func:`~biomed_vital.sampling.select_demonstrations` makes them
+            from clinician annotations. ``None`` (and no ``config.demonstrations``) is zero-shot.
         config: a :class:`~biomed_vital.generation.GeneratorConfig`; keyword arguments naming its fields
             (``n_candidates``, ``two_answers``, ``temperature``, ``max_tokens``, ``min_rounds``,
             ``retry_unusable``, ...) override it.
@@ -98,7 +97,7 @@ class GPT4VGenerator(ModelTask):
             )
         # replace, not str.format: a custom prompt may hold other braces (JSON examples)
         self._system_prompt = template.replace("{min_rounds}", str(self.config.min_rounds))
-        self.demonstrations = _load_demonstrations(
+        self.demonstrations = load_demonstrations(
             demonstrations if demonstrations is not None else self.config.demonstrations
         )
         self._demonstration_images: dict[str, dict[str, Any]] = {}
@@ -311,24 +310,3 @@ class GPT4VGenerator(ModelTask):
     async def agenerate(self, figures: Any, *, num_shards: int = 1, shard_index: int = 0) -> Any:
         """Asynchronous :meth:`generate`."""
         return await self.arun(figures, num_shards=num_shards, shard_index=shard_index)
-
-
-def _load_demonstrations(source: DemonstrationSource | None) -> DemonstrationPool | None:
-    if source is None:
-        return None
-    if isinstance(source, DemonstrationPool):
-        return source
-    if isinstance(source, str | os.PathLike):
-        from biomed_vital.data import load_figures
-
-        source = load_figures(os.fspath(source))
-    demonstrations: Iterable[Mapping[str, Any]] = source
-    return DemonstrationPool(_with_messages(row) for row in demonstrations)
-
-
-def _with_messages(row: Mapping[str, Any]) -> Mapping[str, Any]:
-    if row.get(schema.MESSAGES) or not row.get("conversations"):
-        return row
-    from biomed_vital.data import conversations_to_messages
-
-    return {**row, schema.MESSAGES: conversations_to_messages(row["conversations"])}

@@ -1,8 +1,9 @@
-"""The prompts of the generator and the judge, and the few-shot demonstrations.
+"""The prompts of the generator and the judge.
 
 The generation prompt follows BioMed-VITAL: the model sees a figure's image, caption and
 in-text mentions and writes a multi-turn conversation in which the assistant answers as if it
-saw the image, shown clinician-selected demonstrations first (one per modality by default).
+saw the image, shown clinician-selected demonstrations first (one per modality by default; the
+demonstrations themselves are :mod:`biomed_vital.sampling.demonstrations`).
 The judge prompt asks for a 0-10 rating on the paper's criteria.
 
 The request turn always carries the figure context as labelled lines (``Caption:``,
@@ -14,21 +15,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
+
+from biomed_vital._lazy import attach
+from biomed_vital.sampling.demonstrations import Demonstration
 
 __all__ = [
     "GENERATION_SYSTEM_PROMPT",
     "JUDGE_CONVERSATION_SYSTEM_PROMPT",
     "JUDGE_SYSTEM_PROMPT",
     "TWO_ANSWER_SYSTEM_PROMPT",
-    "Demonstration",
-    "DemonstrationPool",
     "figure_context_text",
     "prompt_sha",
 ]
+
+# The demonstrations moved to biomed_vital.sampling.demonstrations; the old names resolve for one release.
+__getattr__, _, _ = attach(
+    __name__, {}, deprecated={"DemonstrationPool": "biomed_vital.sampling.demonstrations"}
+)
 
 _GENERATION_CORE = """\
 You are an expert in biomedical imaging who writes instruction data for vision-language assistants.
@@ -145,96 +149,6 @@ def figure_context_text(
         lines.append(f"Question: {question.strip()}")
         lines.append(f"Answer: {answer.strip()}")
     return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class Demonstration:
-    """One few-shot example: a figure's context and the conversation a clinician selected."""
-
-    id: str
-    caption: str
-    mentions: tuple[str, ...]
-    modality: str
-    messages: tuple[tuple[str, str], ...]  # (role, content)
-    image: Any = field(default=None, compare=False, hash=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Serialisable form (without the image), used for ``prompt_sha``."""
-        return {
-            "id": self.id,
-            "caption": self.caption,
-            "mentions": list(self.mentions),
-            "modality": self.modality,
-            "messages": [list(m) for m in self.messages],
-        }
-
-
-class DemonstrationPool:
-    """Demonstrations grouped by modality, sampled per request with a deterministic seed.
-
-    Args:
-        demonstrations: rows with ``messages``, ``caption``, ``mentions``, ``modality`` (and
-            optionally ``id``, ``image``), e.g. ``biomed_vital.data.load_figures(path)``.
-
-    Example:
-        >>> pool = DemonstrationPool([
-        ...     {"id": "d1", "caption": "Axial CT.", "mentions": [], "modality": "ct_scan",
-        ...      "messages": [{"role": "user", "content": "Modality?"}, {"role": "assistant", "content": "CT."}]},
-        ... ])
-        >>> [d.id for d in pool.sample("mri", seed=("fig1", 0))]
-        ['d1']
-    """
-
-    def __init__(self, demonstrations: Iterable[Mapping[str, Any]]) -> None:
-        self.demonstrations: list[Demonstration] = []
-        for index, row in enumerate(demonstrations):
-            messages = row.get("messages")
-            if not messages:
-                raise ValueError(
-                    f"demonstration {index} (id {row.get('id')!r}) has no 'messages'; load LLaVA-format "
-                    "demonstrations with biomed_vital.data.load_figures(path) so conversations become messages"
-                )
-            pairs = tuple(
-                (str(m["role"]), str(m["content"]).replace("<image>", "").strip()) for m in messages
-            )
-            mentions = row.get("mentions") or []
-            if isinstance(mentions, str):
-                mentions = [mentions]
-            self.demonstrations.append(
-                Demonstration(
-                    id=str(row.get("id", index)),
-                    caption=str(row.get("caption") or ""),
-                    mentions=tuple(str(m) for m in mentions),
-                    modality=str(row.get("modality") or "other"),
-                    messages=pairs,
-                    image=row.get("image"),
-                )
-            )
-        if not self.demonstrations:
-            raise ValueError(
-                "the demonstrations are empty; pass at least one demonstration or None for zero-shot"
-            )
-        self.by_modality: dict[str, list[Demonstration]] = {}
-        for demonstration in self.demonstrations:
-            self.by_modality.setdefault(demonstration.modality, []).append(demonstration)
-
-    def __len__(self) -> int:
-        return len(self.demonstrations)
-
-    def sample(
-        self, modality: str | None, *, seed: Any, same_modality: bool = False, n: int = 1
-    ) -> list[Demonstration]:
-        """Pick demonstrations for one request.
-
-        By default one per modality (in a fixed modality order); with ``same_modality``,
-        ``n`` of the request's own modality (falling back to one per modality when there is
-        none). The same ``seed`` always gives the same pick.
-        """
-        rng = random.Random(hashlib.sha256(json.dumps(seed, default=str).encode()).hexdigest())
-        if same_modality and modality in self.by_modality:
-            group = self.by_modality[modality]
-            return rng.sample(group, min(n, len(group)))
-        return [rng.choice(self.by_modality[m]) for m in sorted(self.by_modality)]
 
 
 def prompt_sha(system_prompt: str, demonstrations: Sequence[Demonstration]) -> str:

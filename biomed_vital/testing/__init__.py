@@ -25,6 +25,8 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "build_tiny_tokenizer": "biomed_vital.testing.tiny_models",
     "tiny_llava": "biomed_vital.testing.tiny_models",
     "tiny_selector": "biomed_vital.testing.tiny_models",
+    "tiny_image_encoder": "biomed_vital.testing.tiny_models",
+    "tiny_text_encoder": "biomed_vital.testing.tiny_models",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _LAZY_ATTRIBUTES, {"standin", "fake_hub", "tiny_models"})

@@ -8,6 +8,9 @@
   `assistant_only_loss` trains on answers only.
 * `tiny_selector` builds a `SelectorModel` (ViT / CLIP / SigLIP vision tower + BERT text tower) and its
   `SelectorProcessor`.
+* `tiny_image_encoder` / `tiny_text_encoder` build a plain vision tower (ViT / CLIP / SigLIP) with its image
+  processor and a BERT text tower with its tokenizer, saved so that `AutoModel.from_pretrained` reads them as
+  it reads a Hub encoder (for `DemonstrationSampler` and other code that takes any Hugging Face encoder).
 
 All weights are random; these models only make code paths run quickly and reproducibly.
 """
@@ -277,4 +280,83 @@ def tiny_selector(
     return model, processor
 
 
-__all__ = ["BUILTIN_CORPUS", "CHAT_TEMPLATE", "build_tiny_tokenizer", "tiny_llava", "tiny_selector"]
+def tiny_image_encoder(
+    kind: Literal["vit", "clip", "siglip"] = "vit",
+    out_dir: str | os.PathLike | None = None,
+    *,
+    image_size: int = 32,
+    patch_size: int = 8,
+    hidden_size: int = 32,
+    num_layers: int = 2,
+    seed: int = 0,
+):
+    """Build a tiny vision tower (`ViTModel` / `CLIPVisionModel` / `SiglipVisionModel`) and its PIL image processor.
+
+    With `out_dir`, both are saved there and reload with `AutoModel` / `AutoImageProcessor`, exactly as a Hub
+    encoder such as `google/vit-base-patch16-224-in21k` does.
+
+    Example:
+        >>> model, image_processor = tiny_image_encoder("vit")
+        >>> model.config.model_type, model.config.hidden_size
+        ('vit', 32)
+    """
+    import torch
+    from transformers import AutoModel
+
+    if kind not in ("vit", "clip", "siglip"):
+        raise ValueError(f"tiny_image_encoder supports kind in ('vit', 'clip', 'siglip'); got {kind!r}.")
+    config, image_processor = _tiny_vision_tower(kind, hidden_size, num_layers, image_size, patch_size)
+    torch.manual_seed(seed)
+    model = AutoModel.from_config(config)
+    _save(out_dir, model, image_processor)
+    return model, image_processor
+
+
+def tiny_text_encoder(
+    out_dir: str | os.PathLike | None = None,
+    *,
+    tokenizer: Any = None,
+    texts: Iterable[str] | None = None,
+    hidden_size: int = 32,
+    num_layers: int = 2,
+    max_length: int = 128,
+    seed: int = 0,
+):
+    """Build a tiny BERT text tower (`BertModel`) and its tokenizer.
+
+    With `out_dir`, both are saved there and reload with `AutoModel` / `AutoTokenizer`, as a Hub text encoder
+    (BERT, PubMedBERT) does.
+
+    Example:
+        >>> model, tokenizer = tiny_text_encoder()
+        >>> model.config.model_type
+        'bert'
+    """
+    import torch
+    from transformers import BertConfig, BertModel
+
+    tokenizer = tokenizer or build_tiny_tokenizer(texts, model_max_length=max_length)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=2,
+        max_position_embeddings=max(max_length, tokenizer.model_max_length),
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(seed)
+    model = BertModel(config)
+    _save(out_dir, model, tokenizer)
+    return model, tokenizer
+
+
+__all__ = [
+    "BUILTIN_CORPUS",
+    "CHAT_TEMPLATE",
+    "build_tiny_tokenizer",
+    "tiny_image_encoder",
+    "tiny_llava",
+    "tiny_selector",
+    "tiny_text_encoder",
+]
