@@ -24,8 +24,10 @@ __all__ = ["COMMANDS", "main"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "run the pipeline on the built-in demo figures, offline"),
     "figures": ("figures", "load figures from a file, folder or Hub id and print a summary"),
+    "sample": ("sample", "draw diverse figures for clinicians by clustering image and text embeddings"),
     "generate": ("generate", "generate candidate conversations for figures with a GPT-4V-class endpoint"),
     "judge": ("judge", "score candidates 0-10 with a judge model"),
+    "annotate": ("annotate", "compare two candidate answers per question in the browser (clinicians)"),
     "preferences": (
         "preferences",
         "build preference pairs from clinician annotations and judge scores (build | summary)",
