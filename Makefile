@@ -18,7 +18,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
 	$(PIP) install "$(TORCH_SPEC)" 2>&1 | grep -v "^WARNING: Location" || true
-	$(PIP) install -e ".[dev,dicom,demo]" 2>&1 | grep -v "^WARNING: Location" || true
+	$(PIP) install -e ".[dev,dicom,demo,annotate]" 2>&1 | grep -v "^WARNING: Location" || true
 	$(BIN)/python -c "import torch, transformers, trl, biomed_vital; print('environment ready: torch', torch.__version__)"
 	touch $@
 

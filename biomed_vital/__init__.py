@@ -8,9 +8,10 @@ time it is used::
     >>> figures = biomed_vital.load_demo_figures()   # imports biomed_vital.data only now
 
 Packages, one per concern: :mod:`~biomed_vital.schema` (the data contract between stages),
-:mod:`~biomed_vital.data`, :mod:`~biomed_vital.engine` (every model call),
-:mod:`~biomed_vital.generation`, :mod:`~biomed_vital.preferences`, :mod:`~biomed_vital.selection`,
-:mod:`~biomed_vital.evaluation`, :mod:`~biomed_vital.hub`, :mod:`~biomed_vital.cli` and :mod:`~biomed_vital.testing`.
+:mod:`~biomed_vital.data`, :mod:`~biomed_vital.sampling`, :mod:`~biomed_vital.engine` (every model call),
+:mod:`~biomed_vital.generation`, :mod:`~biomed_vital.annotation`, :mod:`~biomed_vital.preferences`,
+:mod:`~biomed_vital.selection`, :mod:`~biomed_vital.evaluation`, :mod:`~biomed_vital.hub`, :mod:`~biomed_vital.cli`
+and :mod:`~biomed_vital.testing`.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "plot_figure_summary": "biomed_vital.data",
     "FigureLoadError": "biomed_vital.data",
     "ImageLoadError": "biomed_vital.data",
+    # 1. sampling figures for clinicians, and the demonstrations they approve
+    "DemonstrationSampler": "biomed_vital.sampling",
+    "SamplerConfig": "biomed_vital.sampling",
+    "DemonstrationPool": "biomed_vital.sampling",
+    "select_demonstrations": "biomed_vital.sampling",
     # every model call goes through one request engine
     "RequestEngine": "biomed_vital.engine",
     "EngineConfig": "biomed_vital.engine",
@@ -72,6 +78,9 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "summarize_preferences": "biomed_vital.preferences",
     "train_test_split_by_figure": "biomed_vital.preferences",
     "degraded_answer_pairs": "biomed_vital.preferences",
+    # 3. the clinician annotation app
+    "annotation_app": "biomed_vital.annotation",
+    "annotation_agreement": "biomed_vital.annotation",
     # 4-5. selection
     "SelectorConfig": "biomed_vital.selection",
     "SelectorModel": "biomed_vital.selection",
@@ -113,8 +122,10 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
 _LAZY_SUBMODULES = {
     "schema",
     "data",
+    "sampling",
     "engine",
     "generation",
+    "annotation",
     "preferences",
     "selection",
     "evaluation",
@@ -127,6 +138,7 @@ __getattr__, __dir__, __all__ = attach(__name__, _LAZY_ATTRIBUTES, _LAZY_SUBMODU
 __all__ = [*__all__, "__version__"]
 
 if TYPE_CHECKING:  # static type checkers and IDEs see the real objects
+    from biomed_vital.annotation import annotation_agreement, annotation_app
     from biomed_vital.data import (
         FigureLoadError,
         FigureLoadingConfig,
@@ -195,6 +207,12 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real objects
         read_annotations,
         summarize_preferences,
         train_test_split_by_figure,
+    )
+    from biomed_vital.sampling import (
+        DemonstrationPool,
+        DemonstrationSampler,
+        SamplerConfig,
+        select_demonstrations,
     )
     from biomed_vital.schema import MODALITIES, load_stage
     from biomed_vital.selection import (

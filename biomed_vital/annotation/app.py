@@ -93,7 +93,9 @@ def annotation_app(
         reasons = "; ".join(skipped[:_SHOWN_SKIPPED]) or "the candidates hold no question"
         raise ValueError(f"no item to annotate: {reasons}")
     session = AnnotationSession(items, out, annotator, seed=seed)
-    context_columns = [c for c in (schema.IMAGE, schema.CAPTION, schema.MENTIONS) if c in candidates.column_names]
+    context_columns = [
+        c for c in (schema.IMAGE, schema.CAPTION, schema.MENTIONS) if c in candidates.column_names
+    ]
     view = candidates.select_columns(context_columns)
     if schema.IMAGE in context_columns and isinstance(view.features[schema.IMAGE], ImageFeature):
         view = view.cast_column(schema.IMAGE, ImageFeature(decode=False))
@@ -109,7 +111,9 @@ def annotation_app(
         if notices:
             listed = "\n".join(notices[-_SHOWN_SKIPPED:])
             more = f"\n(and {len(notices) - _SHOWN_SKIPPED} more)" if len(notices) > _SHOWN_SKIPPED else ""
-            progress += message_html(f"{len(notices)} item(s) cannot be shown and are skipped:\n{listed}{more}")
+            progress += message_html(
+                f"{len(notices)} item(s) cannot be shown and are skipped:\n{listed}{more}"
+            )
         return progress
 
     def render(position: int | None, status: str) -> tuple[Any, ...]:
@@ -142,9 +146,19 @@ def annotation_app(
             state = {"position": position, "item_id": item.item_id, "shown_at": time.monotonic()}
             return state, item.item_id, header(), panel, None, None, "", status
         done_page = message_html(
-            f"All {session.total} items are done. Thank you! The judgements are in {session.out}.", kind="done"
+            f"All {session.total} items are done. Thank you! The judgements are in {session.out}.",
+            kind="done",
         )
-        return {"position": None, "item_id": "", "shown_at": 0.0}, "", header(), done_page, None, None, "", status
+        return (
+            {"position": None, "item_id": "", "shown_at": 0.0},
+            "",
+            header(),
+            done_page,
+            None,
+            None,
+            "",
+            status,
+        )
 
     def start() -> tuple[Any, ...]:
         return render(session.next_index(), "")
@@ -182,7 +196,10 @@ def annotation_app(
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 panel = gr.HTML(
-                    elem_id="bv-panel", js_on_load=SHORTCUTS_JS, css_template=PAGE_CSS, apply_default_css=False
+                    elem_id="bv-panel",
+                    js_on_load=SHORTCUTS_JS,
+                    css_template=PAGE_CSS,
+                    apply_default_css=False,
                 )
             with gr.Column(scale=2):
                 gr.Markdown("**Which answer is better?** Accepting or rejecting each answer is optional.")

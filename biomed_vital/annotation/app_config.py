@@ -35,11 +35,15 @@ class AnnotationAppConfig:
     """
 
     candidates: str = field(
-        metadata={"help": "Two-answer candidates: a save_to_disk folder, a JSON/JSONL/Parquet file or a Hub id."}
+        metadata={
+            "help": "Two-answer candidates: a save_to_disk folder, a JSON/JSONL/Parquet file or a Hub id."
+        }
     )
     out: str = field(metadata={"help": "The annotation log (JSONL), appended to judgement by judgement."})
     annotator: str = field(
-        metadata={"help": "A stable, non-identifying label of the clinician (e.g. rad-1); every record carries it."}
+        metadata={
+            "help": "A stable, non-identifying label of the clinician (e.g. rad-1); every record carries it."
+        }
     )
     host: str = field(
         default="127.0.0.1",

@@ -73,7 +73,10 @@ def annotation_items(candidates: Any) -> tuple[list[AnnotationItem], list[str]]:
             "to one question, so generate the candidates with two answers (biomed-vital generate --two-answers "
             "true, or GPT4VGenerator(two_answers=True))"
         )
-    columns = [*needed, *(c for c in (schema.STATUS, schema.MODALITY, schema.IMAGE) if c in candidates.column_names)]
+    columns = [
+        *needed,
+        *(c for c in (schema.STATUS, schema.MODALITY, schema.IMAGE) if c in candidates.column_names),
+    ]
     view = candidates.select_columns(columns)
     if schema.IMAGE in columns and isinstance(view.features[schema.IMAGE], ImageFeature):
         view = view.cast_column(schema.IMAGE, ImageFeature(decode=False))
@@ -99,12 +102,16 @@ def annotation_items(candidates: Any) -> tuple[list[AnnotationItem], list[str]]:
         variants = pairs[pair_id]
         figure_id = str(table[schema.ID][next(iter(variants.values()))])
         if set(variants) != {"A", "B"}:
-            skipped.append(f"figure {figure_id!r} ({pair_id}): answer variants {sorted(variants)}, not A and B")
+            skipped.append(
+                f"figure {figure_id!r} ({pair_id}): answer variants {sorted(variants)}, not A and B"
+            )
             continue
         row_a, row_b = variants["A"], variants["B"]
         failed = [v for v, r in variants.items() if statuses[r] != schema.STATUS_OK]
         if failed:
-            skipped.append(f"figure {figure_id!r} ({pair_id}): generation failed for answer(s) {', '.join(failed)}")
+            skipped.append(
+                f"figure {figure_id!r} ({pair_id}): generation failed for answer(s) {', '.join(failed)}"
+            )
             continue
         image = images[row_a]
         if image is None or (isinstance(image, dict) and not image.get("bytes") and not image.get("path")):
@@ -112,9 +119,13 @@ def annotation_items(candidates: Any) -> tuple[list[AnnotationItem], list[str]]:
             continue
         turns_a = qa_pairs(table[schema.MESSAGES][row_a])
         turns_b = qa_pairs(table[schema.MESSAGES][row_b])
-        for turn, ((question_a, answer_a), (question_b, answer_b)) in enumerate(zip(turns_a, turns_b, strict=False)):
+        for turn, ((question_a, answer_a), (question_b, answer_b)) in enumerate(
+            zip(turns_a, turns_b, strict=False)
+        ):
             if " ".join(question_a.split()) != " ".join(question_b.split()):
-                skipped.append(f"figure {figure_id!r} ({pair_id}) question {turn + 1}: A and B ask different questions")
+                skipped.append(
+                    f"figure {figure_id!r} ({pair_id}) question {turn + 1}: A and B ask different questions"
+                )
                 continue
             items.append(
                 AnnotationItem(
@@ -123,7 +134,10 @@ def annotation_items(candidates: Any) -> tuple[list[AnnotationItem], list[str]]:
                     row=row_a,
                     question=question_a,
                     answers=(answer_a, answer_b),
-                    candidate_ids=(str(table[schema.CANDIDATE_ID][row_a]), str(table[schema.CANDIDATE_ID][row_b])),
+                    candidate_ids=(
+                        str(table[schema.CANDIDATE_ID][row_a]),
+                        str(table[schema.CANDIDATE_ID][row_b]),
+                    ),
                     turn=turn,
                     modality=str(modalities[row_a] or ""),
                 )

@@ -301,8 +301,8 @@ def select_demonstrations(
         annotators: set[str] = set()
         for turn in range(n_turns):
             best: tuple[int, int, _Verdicts] | None = None  # (approvals, -variant position, verdicts)
-            for position, (row, conversation) in enumerate(zip(rows, turns, strict=True)):
-                key = (str(table[schema.CANDIDATE_ID][row]), _question_key(conversation[turn][0]))
+            for position, (row, variant_turns) in enumerate(zip(rows, turns, strict=True)):
+                key = (str(table[schema.CANDIDATE_ID][row]), _question_key(variant_turns[turn][0]))
                 verdict = verdicts.get(key)
                 if verdict is None or not verdict.approved:
                     continue

@@ -87,7 +87,8 @@ def _load_error(what: str, name: str, error: Exception) -> ValueError:
         if os.environ.get("HF_HUB_OFFLINE")
         else ""
     )
-    return ValueError(f"cannot load the {what} {name!r}: {error}{hint}")
+    first_sentence = str(error).strip().split(". ")[0].rstrip(".")
+    return ValueError(f"cannot load the {what} {name!r}: {first_sentence}{hint}")
 
 
 class HuggingFaceEncoders:
@@ -200,7 +201,7 @@ class SelectorEncoders:
                 processor = SelectorProcessor.from_pretrained(self.selector)
             except (OSError, ValueError) as error:
                 raise _load_error("selector", self.selector, error) from None
-            self._loaded = (model.to(self.device).eval(), processor)
+            self._loaded = (model.to(self.device).eval(), processor)  # type: ignore[arg-type]
         return self._loaded
 
     def image_identity(self) -> str:
