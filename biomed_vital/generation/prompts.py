@@ -30,9 +30,9 @@ __all__ = [
 ]
 
 # The demonstrations moved to biomed_vital.sampling.demonstrations; the old names resolve for one release.
-__getattr__, _, _ = attach(
-    __name__, {}, deprecated={"DemonstrationPool": "biomed_vital.sampling.demonstrations"}
-)
+__getattr__ = attach(__name__, {}, deprecated={"DemonstrationPool": "biomed_vital.sampling.demonstrations"})[
+    0
+]
 
 _GENERATION_CORE = """\
 You are an expert in biomedical imaging who writes instruction data for vision-language assistants.
