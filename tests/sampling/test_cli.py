@@ -1,0 +1,45 @@
+"""``biomed-vital sample`` end to end on a pool saved to disk."""
+
+from __future__ import annotations
+
+import pytest
+from datasets import load_from_disk
+
+from biomed_vital.cli.commands.sample import main
+from tests.sampling.conftest import make_pool
+
+
+def test_sample_saves_the_draw_and_its_plot(tmp_path, capsys, cache_dir) -> None:
+    make_pool().save_to_disk(tmp_path / "pool")
+    out = tmp_path / "drawn"
+    argv = [str(tmp_path / "pool"), "--k", "8", "--out", str(out), "--embedding", "lightweight"]
+    assert main([*argv, "--n-clusters", "4", "--cache-dir", cache_dir]) == 0
+    drawn = load_from_disk(str(out))
+    assert len(drawn) == 8 and "cluster" in drawn.column_names
+    assert (out / "sampling.png").is_file()
+    assert "drew 8 of 54 figures" in capsys.readouterr().out
+
+
+def test_the_preset_sets_the_papers_modalities_and_flags_override_it(tmp_path, cache_dir) -> None:
+    make_pool().save_to_disk(tmp_path / "pool")
+    out = tmp_path / "drawn"
+    argv = [
+        str(tmp_path / "pool"),
+        "--out",
+        str(out),
+        "--preset",
+        "biomed-vital",
+        "--embedding",
+        "lightweight",
+    ]
+    assert main([*argv, "--n-clusters", "3", "--k", "6", "--cache-dir", cache_dir]) == 0
+    drawn = load_from_disk(str(out))
+    assert set(drawn["modality"]) <= {"ct_scan", "mri", "chest_xray"}
+    assert len(set(drawn["cluster"])) <= 3
+
+
+def test_an_unknown_preset_is_a_one_line_usage_error(tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(tmp_path), "--out", str(tmp_path / "o"), "--preset", "paper"])
+    assert exit_info.value.code == 2
+    assert "unknown; choose from biomed-vital" in capsys.readouterr().err
