@@ -92,8 +92,8 @@ def cohen_kappa(first: Sequence[str], second: Sequence[str]) -> float:
     observed = sum(a == b for a, b in zip(first, second, strict=True)) / n
     counts_first, counts_second = Counter(first), Counter(second)
     expected = sum(counts_first[label] * counts_second[label] for label in counts_first) / (n * n)
-    if expected >= 1.0:
-        return 1.0 if observed == 1.0 else float("nan")
+    if expected >= 1.0:  # both raters used one and the same label throughout: full agreement
+        return 1.0
     return (observed - expected) / (1.0 - expected)
 
 
