@@ -124,11 +124,12 @@ def annotation_app(
             try:
                 image = load_image(row.get(schema.IMAGE))
                 url = image_to_data_url(image, max_side=None, format="PNG")
-            except Exception as error:  # any undecodable image: say so and go on
+            except Exception as error:  # any undecodable image: say so, skip the figure's questions, go on
                 reason = str(error).splitlines()[0]
-                session.bad[item.item_id] = reason
-                notices.append(f"figure {item.figure_id!r}, question {item.turn + 1}: {reason}")
-                logger.warning("skipping item %s: %s", item.item_id, reason)
+                same_figure = [other.item_id for other in session.items if other.row == item.row]
+                session.bad.update(dict.fromkeys(same_figure, reason))
+                notices.append(f"figure {item.figure_id!r} ({len(same_figure)} question(s)): {reason}")
+                logger.warning("skipping figure %s: %s", item.figure_id, reason)
                 position = session.next_index(position + 1)
                 continue
             shown = session.show(item)
@@ -280,5 +281,6 @@ def launch_annotation_app(config: AnnotationAppConfig, *, block: bool = True) ->
         share=False,
         footer_links=[],
         inbrowser=False,
+        ssr_mode=False,
     )
     return app

@@ -2,7 +2,8 @@
 
 ``synthetic_candidates`` is built directly (synthetic, labelled stand-in text, three questions per pair);
 ``standin_candidates`` comes from the generator in two-answer mode against the offline stand-in server,
-on the built-in demo figures (real captions), with one figure's image replaced by bytes that do not decode.
+on the built-in demo figures (real captions), with one figure's image replaced by bytes that do not decode
+(``BROKEN_FIGURE``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import io
 import pytest
 
 MODALITIES = ("ct_scan", "mri", "chest_xray", "histology")
+BROKEN_FIGURE = (
+    "pydicom_ct_head_j2k"  # the second demo figure: its image is replaced by bytes that do not decode
+)
 
 
 def _png(shade: int) -> bytes:
@@ -81,7 +85,7 @@ def synthetic_candidates():
 
 @pytest.fixture(scope="session")
 def standin_candidates(tmp_path_factory):
-    """Two-answer candidates for the 9 demo figures from the stand-in server; ``skimage_cell`` cannot decode."""
+    """Two-answer candidates for the 9 demo figures from the stand-in server; the 2nd figure cannot decode."""
     pytest.importorskip("skimage", reason="the demo figures need the [demo] extra")
     from biomed_vital.data import load_demo_figures
     from biomed_vital.generation import GPT4VGenerator
@@ -101,7 +105,7 @@ def standin_candidates(tmp_path_factory):
     broken = b"synthetic bytes: this file is not an image"
 
     def break_one(row):
-        if row["id"] == "skimage_cell":
+        if row["id"] == BROKEN_FIGURE:
             row["image"] = {"bytes": broken, "path": None}
         return row
 
