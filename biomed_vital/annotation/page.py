@@ -98,9 +98,9 @@ if (!window.__bvShortcuts) {
 )
 
 PAGE_CSS = """
-.bv-image { overflow: auto; max-height: 72vh; border: 1px solid #d0d7de; border-radius: 6px; background: #111; }
+.bv-image { overflow: auto; max-height: 58vh; border: 1px solid #d0d7de; border-radius: 6px; background: #111; }
 .bv-image img { display: block; margin: 0 auto; height: auto; cursor: zoom-in; }
-.bv-image img.bv-fit { width: 100%; max-height: 70vh; object-fit: contain; cursor: zoom-in; }
+.bv-image img.bv-fit { width: 100%; max-height: 54vh; object-fit: contain; cursor: zoom-in; }
 .bv-image img:not(.bv-fit) { max-width: none; max-height: none; cursor: zoom-out; }
 .bv-zoom { display: flex; gap: 6px; align-items: center; margin: 6px 0; font-size: 0.9em; }
 .bv-zoom button { padding: 1px 9px; border: 1px solid #8c959f; border-radius: 4px; background: #f6f8fa; cursor: pointer; }

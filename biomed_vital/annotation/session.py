@@ -138,6 +138,7 @@ class AnnotationSession:
         marks: Mapping[str, bool | None] | None = None,
         comment: str = "",
         seconds: float | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> bool:
         """Append the judgement of ``item`` (choice on the displayed answers, optional accept/reject marks).
 
@@ -147,6 +148,7 @@ class AnnotationSession:
             marks: ``{"A": True/False/None, "B": ...}``: accept or reject the answer shown on that side.
             comment: free text, kept with the pairwise record.
             seconds: time the annotator spent on the item.
+            extra: further fields for every record written (e.g. ``{"simulated": True}``).
 
         Returns:
             ``True`` when written; ``False`` when this annotator had already judged the item (another tab).
@@ -162,6 +164,7 @@ class AnnotationSession:
             "annotator": self.annotator,
             "item_id": item.item_id,
             "app": APP_NAME,
+            **(extra or {}),
         }
         pairwise: dict[str, Any] = {
             "kind": "pairwise",

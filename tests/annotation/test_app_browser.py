@@ -106,7 +106,7 @@ def browser():
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        "--window-size=1400,1000",
+        "--window-size=1400,1050",
     ):
         options.add_argument(flag)
     try:
