@@ -324,7 +324,8 @@ class DemonstrationSampler:
         """Draw ``k`` diverse figures: clusters of the joint embedding, spread over clusters and strata.
 
         Figures outside ``config.modalities`` and figures without a usable image are left out first.
-        ``MiniBatchKMeans`` clusters the rest into ``n_clusters``; with ``stratify_by`` (default
+        ``MiniBatchKMeans`` clusters the rest into ``n_clusters`` (on a ``reduce_dims``-d PCA projection
+        unless that is empty); with ``stratify_by`` (default
         ``"modality"``) each value gets an equal share of ``k`` (a value with fewer figures gives its
         remainder to the others), so rare modalities are drawn too. Within a share, figures are taken one
         cluster at a time in turn (at most ``per_cluster`` from one cluster), at random or nearest to the
@@ -388,14 +389,21 @@ class DemonstrationSampler:
             )
 
         n_clusters = min(config.n_clusters, len(rows))
+        space = vectors
+        if config.reduce_dims is not None and min(vectors.shape) > config.reduce_dims:
+            from sklearn.decomposition import PCA
+
+            space = PCA(config.reduce_dims, svd_solver="randomized", random_state=config.seed).fit_transform(
+                vectors
+            )
         kmeans = MiniBatchKMeans(
             n_clusters=n_clusters,
             batch_size=min(config.kmeans_batch_size, len(rows)),
             random_state=config.seed,
             n_init=3,
         )
-        labels = kmeans.fit_predict(vectors)
-        distances = np.linalg.norm(vectors - kmeans.cluster_centers_[labels], axis=1)
+        labels = kmeans.fit_predict(space)
+        distances = np.linalg.norm(space - kmeans.cluster_centers_[labels], axis=1)
         selected = _draw(
             labels,
             strata if config.stratify_by else ["all"] * len(rows),

@@ -74,7 +74,9 @@ def test_per_cluster_caps_the_draw_and_k_defaults_to_clusters_times_cap(pool, ca
 
 
 def test_nearest_takes_the_figures_closest_to_the_centres(pool, cache_dir) -> None:
-    sampler = lightweight(cache_dir, n_clusters=4, stratify_by=None, within_cluster="nearest")
+    sampler = lightweight(
+        cache_dir, n_clusters=4, stratify_by=None, within_cluster="nearest", reduce_dims=None
+    )
     drawn = sampler.sample(pool, k=4)
     last = sampler.last
     assert last is not None
@@ -236,6 +238,7 @@ def test_preset_is_the_papers_setting() -> None:
         "embedding": "encoders",
         "image_encoder": "google/vit-base-patch16-224-in21k",
         "max_mentions": 1,
+        "reduce_dims": None,
     }
     assert {name: getattr(config, name) for name in expected} == expected
     assert set(SAMPLER_PRESETS) == {"biomed-vital"}
