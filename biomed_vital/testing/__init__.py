@@ -27,6 +27,8 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "tiny_selector": "biomed_vital.testing.tiny_models",
     "tiny_image_encoder": "biomed_vital.testing.tiny_models",
     "tiny_text_encoder": "biomed_vital.testing.tiny_models",
+    "tiny_idefics3": "biomed_vital.testing.tiny_models",
+    "tiny_original_llava": "biomed_vital.testing.tiny_models",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _LAZY_ATTRIBUTES, {"standin", "fake_hub", "tiny_models"})

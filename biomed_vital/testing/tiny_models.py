@@ -6,6 +6,8 @@
 * `tiny_llava` builds a LLaVA-style vision-language model (CLIP or SigLIP vision tower, Llama or Qwen2 language
   model) and its `LlavaProcessor`, with a chat template carrying `{% generation %}` markers so TRL's
   `assistant_only_loss` trains on answers only.
+* `tiny_idefics3` builds an Idefics3 model and processor, a second image-text-to-text architecture.
+* `tiny_original_llava` writes a checkpoint in the original LLaVA code layout, for checkpoint conversion.
 * `tiny_selector` builds a `SelectorModel` (ViT / CLIP / SigLIP vision tower + BERT text tower) and its
   `SelectorProcessor`.
 * `tiny_image_encoder` / `tiny_text_encoder` build a plain vision tower (ViT / CLIP / SigLIP) with its image
@@ -60,6 +62,8 @@ def build_tiny_tokenizer(
     *,
     vocab_size: int = 400,
     model_max_length: int = 256,
+    image_token: bool = True,
+    extra_special_tokens: Iterable[str] = (),
 ):
     """Train a byte-level BPE tokenizer locally and wrap it as a transformers fast tokenizer.
 
@@ -70,6 +74,8 @@ def build_tiny_tokenizer(
         texts: the training corpus; defaults to a built-in list of plain English sentences.
         vocab_size: target vocabulary size (byte alphabet and specials included).
         model_max_length: the truncation limit the tokenizer reports.
+        image_token: include `<image>`; False gives a text-only tokenizer, as original LLaVA checkpoints ship.
+        extra_special_tokens: further special tokens (a model's image start / end tokens, for instance).
 
     Example:
         >>> tokenizer = build_tiny_tokenizer(["Caption: a figure with two panels."])
@@ -82,12 +88,14 @@ def build_tiny_tokenizer(
     corpus = [text for text in (texts if texts is not None else BUILTIN_CORPUS) if text]
     if not corpus:
         raise ValueError("build_tiny_tokenizer got an empty corpus; pass some non-empty texts or None.")
+    specials = [token for token in SPECIAL_TOKENS if image_token or token != "<image>"]
+    specials += [token for token in extra_special_tokens if token not in specials]
     tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
-        special_tokens=SPECIAL_TOKENS,
+        special_tokens=specials,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
@@ -98,9 +106,12 @@ def build_tiny_tokenizer(
         bos_token="<s>",
         eos_token="</s>",
         pad_token="<pad>",
-        extra_special_tokens={"image_token": "<image>"},
+        extra_special_tokens={"image_token": "<image>"} if image_token else {},
         model_max_length=model_max_length,
     )
+    extra = [token for token in extra_special_tokens if token not in SPECIAL_TOKENS]
+    if extra:
+        wrapped.add_special_tokens({"additional_special_tokens": extra})
     wrapped.chat_template = CHAT_TEMPLATE
     return wrapped
 
@@ -220,6 +231,224 @@ def tiny_llava(
     )
     _save(out_dir, model, processor)
     return model, processor
+
+
+# Idefics3's processor expands a bare <image> into its own image tokens; roles are written "User:" / "Assistant:".
+IDEFICS3_CHAT_TEMPLATE = (
+    CHAT_TEMPLATE.replace("ASSISTANT: ", "Assistant: ")
+    .replace("| upper", "| capitalize")
+    .replace("<image>{{ '\\n' }}", "<image>")
+)
+
+
+def tiny_idefics3(
+    out_dir: str | os.PathLike | None = None,
+    *,
+    tokenizer: Any = None,
+    texts: Iterable[str] | None = None,
+    image_size: int = 32,
+    patch_size: int = 8,
+    hidden_size: int = 64,
+    num_layers: int = 2,
+    seed: int = 0,
+):
+    """Build a tiny Idefics3 (`Idefics3ForConditionalGeneration`: SigLIP-style vision, pixel-shuffle connector,
+    Llama text model) and its `Idefics3Processor`, the second architecture the tuning stage is tested on.
+
+    Images are not split into tiles, so each image is one 32x32 view of 4 image tokens after the connector.
+
+    Example:
+        >>> model, processor = tiny_idefics3()
+        >>> type(model).__name__, processor.image_token
+        ('Idefics3ForConditionalGeneration', '<image>')
+    """
+    import torch
+    from transformers import (
+        Idefics3Config,
+        Idefics3ForConditionalGeneration,
+        Idefics3ImageProcessorPil,
+        Idefics3Processor,
+    )
+
+    tokenizer = tokenizer or build_tiny_tokenizer(
+        texts,
+        model_max_length=1024,
+        extra_special_tokens=("<fake_token_around_image>", "<global-img>", "<end_of_utterance>"),
+    )
+    tokenizer.chat_template = IDEFICS3_CHAT_TEMPLATE
+    scale_factor = 2
+    image_seq_len = (image_size // patch_size) ** 2 // scale_factor**2
+    config = Idefics3Config(
+        text_config={
+            "model_type": "llama",
+            "vocab_size": len(tokenizer),
+            "hidden_size": hidden_size,
+            "intermediate_size": 2 * hidden_size,
+            "num_hidden_layers": num_layers,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "max_position_embeddings": 1024,
+            "pad_token_id": tokenizer.pad_token_id,
+            "bos_token_id": tokenizer.bos_token_id,
+            "eos_token_id": tokenizer.eos_token_id,
+        },
+        vision_config={
+            "hidden_size": hidden_size,
+            "intermediate_size": 2 * hidden_size,
+            "num_hidden_layers": num_layers,
+            "num_attention_heads": 2,
+            "image_size": image_size,
+            "patch_size": patch_size,
+        },
+        scale_factor=scale_factor,
+        image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
+    )
+    torch.manual_seed(seed)
+    model = Idefics3ForConditionalGeneration(config)
+    image_processor = Idefics3ImageProcessorPil(
+        do_image_splitting=False,
+        size={"longest_edge": image_size},
+        max_image_size={"longest_edge": image_size},
+    )
+    processor = Idefics3Processor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        image_seq_len=image_seq_len,
+        chat_template=IDEFICS3_CHAT_TEMPLATE,
+    )
+    _save(out_dir, model, processor)
+    return model, processor
+
+
+def tiny_original_llava(
+    out_dir: str | os.PathLike,
+    *,
+    layout: Literal["single", "sharded", "projector", "projector_checkpoints"] = "single",
+    text: Literal["llama", "mistral"] = "llama",
+    projector: Literal["mlp2x_gelu", "linear"] = "mlp2x_gelu",
+    vision_in_checkpoint: bool = True,
+    hidden_size: int = 64,
+    image_size: int = 32,
+    patch_size: int = 8,
+    num_layers: int = 2,
+    seed: int = 0,
+) -> dict[str, Path]:
+    """Write a tiny checkpoint in the original LLaVA code layout (random weights), to test checkpoint conversion.
+
+    The layout is that of LLaVA / LLaVA-Med / BioMed-VITAL releases: `config.json` with `model_type` `llava` or
+    `llava_mistral` and the `mm_*` settings, `.bin` weights with keys `model.embed_tokens.*`, `model.layers.*`,
+    `model.norm.*`, `lm_head.*`, `model.mm_projector.*` and (with `vision_in_checkpoint`)
+    `model.vision_tower.vision_tower.vision_model.*`, and a tokenizer without an `<image>` token.
+
+    * `single`: one `pytorch_model.bin`; `sharded`: two shards and `pytorch_model.bin.index.json`;
+    * `projector`: a stage-1 run folder with only `mm_projector.bin` and its `config.json` (the base language
+      model is written to `language_model/`); `projector_checkpoints`: the same with `mm_projector/checkpoint-1.bin`
+      and `checkpoint-2.bin` (the later one holds the returned weights).
+
+    Returns:
+        `{"checkpoint": folder, "vision_tower": folder}`, plus `"language_model"` for the projector layouts.
+
+    Example:
+        >>> import tempfile
+        >>> paths = tiny_original_llava(tempfile.mkdtemp(), layout="sharded")
+        >>> sorted(p.name for p in paths["checkpoint"].glob("*.json"))
+        ['config.json', 'pytorch_model.bin.index.json', 'tokenizer.json', 'tokenizer_config.json']
+    """
+    import json
+
+    import torch
+    from transformers import CLIPVisionModel, LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM
+
+    root = Path(out_dir)
+    paths = {"checkpoint": root / "checkpoint", "vision_tower": root / "vision_tower"}
+    tokenizer = build_tiny_tokenizer(image_token=False, model_max_length=1024)
+    tokenizer.chat_template = None  # original checkpoints ship none; conversion sets the format
+    torch.manual_seed(seed)
+    vision_config, image_processor = _tiny_vision_tower(
+        "clip", hidden_size, num_layers, image_size, patch_size
+    )
+    vision = CLIPVisionModel(vision_config)
+    vision.save_pretrained(paths["vision_tower"])
+    image_processor.save_pretrained(paths["vision_tower"])
+    text_kwargs: dict[str, Any] = dict(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    text_config: Any = LlamaConfig(**text_kwargs) if text == "llama" else MistralConfig(**text_kwargs)
+    language = (LlamaForCausalLM if text == "llama" else MistralForCausalLM)(text_config)
+    generator = torch.Generator().manual_seed(seed + 1)
+
+    def random(*shape: int) -> torch.Tensor:
+        return torch.randn(*shape, generator=generator) * 0.05
+
+    shapes = {"0.weight": (hidden_size, hidden_size), "0.bias": (hidden_size,)}
+    if projector == "mlp2x_gelu":
+        shapes.update({"2.weight": (hidden_size, hidden_size), "2.bias": (hidden_size,)})
+    else:
+        shapes = {"weight": shapes["0.weight"], "bias": shapes["0.bias"]}
+    projector_state = {f"model.mm_projector.{key}": random(*shape) for key, shape in shapes.items()}
+    config = {
+        **text_config.to_dict(),
+        "model_type": "llava" if text == "llama" else "llava_mistral",
+        "architectures": ["LlavaLlamaForCausalLM" if text == "llama" else "LlavaMistralForCausalLM"],
+        "mm_vision_tower": str(paths["vision_tower"]),
+        "mm_hidden_size": hidden_size,
+        "mm_projector_type": projector,
+        "mm_vision_select_layer": -2,
+        "mm_vision_select_feature": "patch",
+        "image_aspect_ratio": "pad",
+        "mm_use_im_start_end": False,
+        "mm_use_im_patch_token": False,
+        "use_mm_proj": True,
+    }
+    checkpoint = paths["checkpoint"]
+    checkpoint.mkdir(parents=True, exist_ok=True)
+    if layout in ("projector", "projector_checkpoints"):
+        paths["language_model"] = root / "language_model"
+        language.save_pretrained(paths["language_model"])
+        tokenizer.save_pretrained(paths["language_model"])
+        config["_name_or_path"] = str(paths["language_model"])
+        (checkpoint / "config.json").write_text(json.dumps(config, indent=2, default=str))
+        if layout == "projector":
+            torch.save(projector_state, checkpoint / "mm_projector.bin")
+        else:
+            (checkpoint / "mm_projector").mkdir(exist_ok=True)
+            earlier = {key: value + 1.0 for key, value in projector_state.items()}
+            torch.save(earlier, checkpoint / "mm_projector" / "checkpoint-1.bin")
+            torch.save(projector_state, checkpoint / "mm_projector" / "checkpoint-2.bin")
+        return paths
+
+    state = {key: value.clone() for key, value in language.state_dict().items()}
+    state.update(projector_state)
+    if vision_in_checkpoint:
+        for key, value in vision.state_dict().items():
+            state[f"model.vision_tower.vision_tower.vision_model.{key}"] = value.clone()
+        # checkpoints written by transformers 4.x also hold the CLIP position ids buffer
+        state["model.vision_tower.vision_tower.vision_model.embeddings.position_ids"] = torch.arange(
+            (image_size // patch_size) ** 2 + 1
+        )[None]
+    (checkpoint / "config.json").write_text(json.dumps(config, indent=2, default=str))
+    tokenizer.save_pretrained(checkpoint)
+    if layout == "single":
+        torch.save(state, checkpoint / "pytorch_model.bin")
+    else:
+        keys = sorted(state)
+        weight_map = {}
+        for number, shard_keys in enumerate((keys[: len(keys) // 2], keys[len(keys) // 2 :]), start=1):
+            name = f"pytorch_model-0000{number}-of-00002.bin"
+            torch.save({key: state[key] for key in shard_keys}, checkpoint / name)
+            weight_map.update(dict.fromkeys(shard_keys, name))
+        total = sum(tensor.numel() * tensor.element_size() for tensor in state.values())
+        index = {"metadata": {"total_size": total}, "weight_map": weight_map}
+        (checkpoint / "pytorch_model.bin.index.json").write_text(json.dumps(index, indent=2))
+    return paths
 
 
 def tiny_selector(
@@ -354,9 +583,12 @@ def tiny_text_encoder(
 __all__ = [
     "BUILTIN_CORPUS",
     "CHAT_TEMPLATE",
+    "IDEFICS3_CHAT_TEMPLATE",
     "build_tiny_tokenizer",
+    "tiny_idefics3",
     "tiny_image_encoder",
     "tiny_llava",
+    "tiny_original_llava",
     "tiny_selector",
     "tiny_text_encoder",
 ]

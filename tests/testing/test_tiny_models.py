@@ -112,3 +112,48 @@ def test_unknown_tower_names_are_rejected():
         tiny_selector("resnet")
     with pytest.raises(ValueError, match="text"):
         tiny_llava("clip", "gpt2")
+
+
+def test_tokenizer_without_image_token_and_with_extra_special_tokens():
+    plain = build_tiny_tokenizer(image_token=False, extra_special_tokens=["<im_start>", "<im_end>"])
+    assert "<image>" not in plain.get_vocab()
+    assert plain.tokenize("<im_start>x<im_end>")[0] == "<im_start>"
+
+
+def test_tiny_idefics3_round_trips(tmp_path):
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from biomed_vital.testing import tiny_idefics3
+
+    model, processor = tiny_idefics3(out_dir=tmp_path, seed=1)
+    messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Describe it."}]}]
+    prompt = processor.apply_chat_template(messages, add_generation_prompt=True)
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 48, 3), dtype=np.uint8))
+    batch = processor(images=[[image]], text=[prompt], return_tensors="pt")
+    assert int((batch["input_ids"] == processor.image_token_id).sum()) == 4
+    reloaded = AutoModelForImageTextToText.from_pretrained(tmp_path).eval()
+    again = AutoProcessor.from_pretrained(tmp_path)(images=[[image]], text=[prompt], return_tensors="pt")
+    model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(model(**batch).logits, reloaded(**again).logits)
+
+
+@pytest.mark.parametrize("layout", ["single", "sharded", "projector", "projector_checkpoints"])
+def test_tiny_original_llava_writes_the_original_key_layout(tmp_path, layout):
+    import json
+
+    from biomed_vital.testing import tiny_original_llava
+
+    paths = tiny_original_llava(tmp_path, layout=layout, projector="linear")
+    checkpoint = paths["checkpoint"]
+    config = json.loads((checkpoint / "config.json").read_text())
+    assert config["model_type"] == "llava" and config["mm_projector_type"] == "linear"
+    files = sorted(checkpoint.rglob("*.bin"))
+    keys = set().union(*(torch.load(path, weights_only=True).keys() for path in files))
+    if layout.startswith("projector"):
+        assert keys == {"model.mm_projector.weight", "model.mm_projector.bias"}
+        assert (paths["language_model"] / "config.json").is_file()
+    else:
+        assert {"model.embed_tokens.weight", "lm_head.weight", "model.mm_projector.weight"} <= keys
+        assert any(key.startswith("model.vision_tower.vision_tower.vision_model.") for key in keys)
+        assert len(files) == (2 if layout == "sharded" else 1)
