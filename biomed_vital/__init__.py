@@ -10,7 +10,8 @@ time it is used::
 Packages, one per concern: :mod:`~biomed_vital.schema` (the data contract between stages),
 :mod:`~biomed_vital.data`, :mod:`~biomed_vital.sampling`, :mod:`~biomed_vital.engine` (every model call),
 :mod:`~biomed_vital.generation`, :mod:`~biomed_vital.annotation`, :mod:`~biomed_vital.preferences`,
-:mod:`~biomed_vital.selection`, :mod:`~biomed_vital.evaluation`, :mod:`~biomed_vital.hub`, :mod:`~biomed_vital.cli`
+:mod:`~biomed_vital.selection`, :mod:`~biomed_vital.tuning`, :mod:`~biomed_vital.evaluation`, :mod:`~biomed_vital.hub`,
+:mod:`~biomed_vital.cli`
 and :mod:`~biomed_vital.testing`.
 """
 
@@ -90,6 +91,14 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "SelectionConfig": "biomed_vital.selection",
     "compute_features": "biomed_vital.selection",
     "select": "biomed_vital.selection",
+    # 6. tuning
+    "VisualInstructionConfig": "biomed_vital.tuning",
+    "VisualInstructionTrainer": "biomed_vital.tuning",
+    "load_training_data": "biomed_vital.tuning",
+    "mix_training_data": "biomed_vital.tuning",
+    "convert_llava_checkpoint": "biomed_vital.tuning",
+    "merge_adapter": "biomed_vital.tuning",
+    "generate_answers": "biomed_vital.tuning",
     # 6. evaluation
     "evaluate": "biomed_vital.evaluation",
     "EvaluationConfig": "biomed_vital.evaluation",
@@ -128,6 +137,7 @@ _LAZY_SUBMODULES = {
     "annotation",
     "preferences",
     "selection",
+    "tuning",
     "evaluation",
     "hub",
     "cli",
@@ -224,6 +234,15 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real objects
         SelectorTrainingConfig,
         compute_features,
         select,
+    )
+    from biomed_vital.tuning import (
+        VisualInstructionConfig,
+        VisualInstructionTrainer,
+        convert_llava_checkpoint,
+        generate_answers,
+        load_training_data,
+        merge_adapter,
+        mix_training_data,
     )
 
 # Lets transformers' Auto classes load saved selectors without trust_remote_code; imports nothing heavy.

@@ -34,6 +34,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "train-selector": ("train_selector", "train a selection model on preference pairs"),
     "select": ("select", "score candidates with a selection model and keep the best"),
+    "tune": (
+        "tune",
+        "tune a vision-language model on the selected data (LLaVA-Med stages; full, LoRA, QLoRA)",
+    ),
+    "convert": ("convert", "convert an original LLaVA / LLaVA-Med / BioMed-VITAL checkpoint to transformers"),
     "evaluate": (
         "evaluate",
         "evaluate answer files: open visual chat, review files or VQA, with win rates; writes a report",
