@@ -133,6 +133,18 @@ def _clean_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return cleaned
 
 
+def _usable_images(view: datasets.Dataset) -> Any:
+    """Per row, whether its (undecoded) image has bytes or a non-empty path; read from Arrow, no bytes copied."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    column = view.select_columns([schema.IMAGE]).with_format("arrow")[:][schema.IMAGE]
+    data, path = pc.struct_field(column, "bytes"), pc.struct_field(column, "path")
+    has_path = pc.and_kleene(pc.is_valid(path), pc.not_equal(path, ""))
+    usable = pc.and_kleene(pc.is_valid(column), pc.or_kleene(pc.is_valid(data), has_path))
+    return np.asarray(pc.fill_null(usable, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def training_rows(
     dataset: datasets.Dataset, *, source: str | None = None, drop_failed: bool = True
 ) -> datasets.Dataset:
@@ -177,18 +189,19 @@ def training_rows(
     dropped: Counter[str] = Counter()
     first_dropped: list[str] = []
     keep: list[int] = []
+    has_image = _usable_images(view)
     statuses = view[schema.STATUS] if schema.STATUS in columns else [schema.STATUS_OK] * len(view)
     identifiers = (
         view[schema.CANDIDATE_ID if schema.CANDIDATE_ID in columns else schema.ID] if columns else None
     )
-    for index, (image, messages, status) in enumerate(
-        zip(view[schema.IMAGE], view[schema.MESSAGES], statuses, strict=True)
+    for index, (image_ok, messages, status) in enumerate(
+        zip(has_image, view[schema.MESSAGES], statuses, strict=True)
     ):
         reason = (
             f"status {status!r}"
             if status != schema.STATUS_OK
             else "no image"
-            if not image or not (image.get("bytes") or image.get("path"))
+            if not image_ok
             else "no answer"
             if not _answered(messages)
             else None
@@ -246,7 +259,8 @@ def caption_rows(
         >>> caption_rows(figures)[0]["messages"][1]
         {'role': 'assistant', 'content': '(a synthetic caption)'}
     """
-    from datasets import Dataset, Image
+    import numpy as np
+    from datasets import Image, Value
 
     name = source or "(in memory)"
     missing = [c for c in (schema.IMAGE, schema.CAPTION) if c not in figures.column_names]
@@ -259,32 +273,43 @@ def caption_rows(
     view = figures.select_columns([schema.IMAGE, schema.CAPTION]).cast_column(
         schema.IMAGE, Image(decode=False)
     )
-    rng = random.Random(seed)
-    rows: dict[str, list] = {schema.IMAGES: [], schema.MESSAGES: [], DATA_SOURCE: []}
-    left_out = 0
-    for image, caption in zip(view[schema.IMAGE], view[schema.CAPTION], strict=True):
-        if not image or not (image.get("bytes") or image.get("path")) or not (caption or "").strip():
-            left_out += 1
-            continue
-        rows[schema.IMAGES].append([image])
-        rows[schema.MESSAGES].append(
-            [
-                {"role": "user", "content": rng.choice(list(instructions))},
-                {"role": "assistant", "content": caption.strip()},
-            ]
-        )
-        rows[DATA_SOURCE].append(name)
-    if left_out:
+    has_caption = np.array([bool((caption or "").strip()) for caption in view[schema.CAPTION]], dtype=bool)
+    keep = np.flatnonzero(_usable_images(view) & has_caption)
+    if len(keep) < len(view):
         logger.warning(
-            "%s: left out %d of %d figures without an image or a caption", name, left_out, len(view)
+            "%s: left out %d of %d figures without an image or a caption",
+            name,
+            len(view) - len(keep),
+            len(view),
         )
-    if not rows[schema.IMAGES]:
+    if not len(keep):
         raise ValueError(f"{name}: no figure has both an image and a caption")
-    from datasets import Value
+    choices = np.random.default_rng(seed).integers(len(instructions), size=len(view))
+    kept = view.select(keep) if len(keep) != len(view) else view
+
+    def to_training(batch: dict[str, list], positions: list[int]) -> dict[str, list]:
+        return {
+            schema.IMAGES: [[image] for image in batch[schema.IMAGE]],
+            schema.MESSAGES: [
+                [
+                    {"role": "user", "content": instructions[choices[keep[position]]]},
+                    {"role": "assistant", "content": caption.strip()},
+                ]
+                for position, caption in zip(positions, batch[schema.CAPTION], strict=True)
+            ],
+            DATA_SOURCE: [name] * len(positions),
+        }
 
     features = schema.training_features().copy()
     features[DATA_SOURCE] = Value("string")
-    return Dataset.from_dict(rows, features=features)
+    return kept.map(
+        to_training,
+        batched=True,
+        with_indices=True,
+        remove_columns=kept.column_names,
+        features=features,
+        desc="Caption rows",
+    )
 
 
 def _selection_report(path: Path) -> dict[str, Any] | None:
