@@ -106,10 +106,14 @@ def training_sources(dataset: datasets.Dataset) -> list[dict[str, Any]]:
         recorded = json.loads(dataset.info.description or "{}").get(_SOURCES_KEY)
     except (ValueError, AttributeError):
         recorded = None
+    counts = Counter(dataset[DATA_SOURCE]) if DATA_SOURCE in dataset.column_names else None
     if recorded:
-        return [dict(source) for source in recorded]
-    if DATA_SOURCE in dataset.column_names:
-        counts = Counter(dataset[DATA_SOURCE])
+        # rows are counted again: the Dataset may have been filtered or subsampled since it was recorded
+        return [
+            {**source, "rows": counts.get(source["source"], 0)} if counts is not None else dict(source)
+            for source in recorded
+        ]
+    if counts is not None:
         return [{"source": name, "rows": rows} for name, rows in counts.items()]
     return [{"source": "(in memory)", "rows": len(dataset)}]
 

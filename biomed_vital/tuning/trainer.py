@@ -155,7 +155,11 @@ class VisualInstructionTrainer(SFTTrainer):
             else [{"source": type(train_dataset).__name__}]
         )
 
-        if args.method in ("lora", "qlora"):
+        from accelerate.utils import is_peft_model
+
+        if is_peft_model(model):
+            pass  # a model that already has adapters trains as it was set up
+        elif args.method in ("lora", "qlora"):
             if peft_config is None:
                 peft_config = lora_config_for(model, args)
         else:

@@ -114,7 +114,7 @@ def test_selected_stage_records_selector_and_selection_ratio(tmp_path, candidate
     assert source["rows"] == 3
 
 
-def test_mixing_takes_each_source_at_its_ratio(short_conversations):
+def test_mixing_takes_each_source_at_its_ratio(tmp_path, short_conversations):
     first = training_rows(short_conversations.select(range(8)), source="vital-80k")
     second = training_rows(short_conversations.select(range(8, 12)), source="llava-med-60k")
     mixed = mix_training_data([first, second], ratios=[0.5, 2.0], seed=3)
@@ -126,6 +126,12 @@ def test_mixing_takes_each_source_at_its_ratio(short_conversations):
     assert again["messages"] == mixed["messages"]
     everything = mix_training_data([first, second])
     assert len(everything) == 12
+    saved = tmp_path / "mixed"
+    mixed.select(range(6)).save_to_disk(saved)  # a subset, saved and loaded: the record follows, recounted
+    from datasets import load_from_disk
+
+    recounted = {s["source"]: s["rows"] for s in training_sources(load_from_disk(saved))}
+    assert sum(recounted.values()) == 6 and set(recounted) == {"vital-80k", "llava-med-60k"}
 
 
 @pytest.mark.parametrize(
