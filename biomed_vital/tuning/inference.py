@@ -1,17 +1,20 @@
 """`generate_answers`: a tuned model answers questions about images, in batches, resumably.
 
-The answers come back as a `datasets.Dataset` with the columns of LLaVA-Med's answer files, which the
-evaluation stage reads (`question_id`, `prompt`, `text`, `answer_id`, `model_id`), and are appended as they
-come to an answer file in LLaVA-Med's format (JSONL, one answer a line, with an empty `metadata`). Running
-again with the same file skips the questions already answered, so an interrupted run loses at most one batch.
-Decoding is greedy unless asked otherwise, so the same model gives the same answers.
+The answers come back as the evaluation stage's answer Dataset (:func:`biomed_vital.evaluation.read_answers`:
+`question_id`, `answer`, `prompt`, `answer_id`, `model_id`, `line`, `error`), ready for
+:func:`biomed_vital.evaluation.join_answers`, and are appended as each batch finishes to an answer file in
+LLaVA-Med's format (JSONL: `question_id`, `prompt`, `text`, `answer_id`, `model_id`), written by the
+evaluation stage's :func:`~biomed_vital.evaluation.write_answers`. Running again with the same file skips the
+questions already answered, so an interrupted run loses at most one batch. Decoding is greedy unless asked
+otherwise, so the same model gives the same answers.
 
-Questions can be LLaVA-Med's question file (`question_id`, `image`, `text` with `<image>`), any Dataset with
-`id` / `question` / `image`, or a conversation stage (`messages`: the model answers the last user turn).
+Questions can be LLaVA-Med's question file read by :func:`biomed_vital.evaluation.read_questions`
+(`question_id`, `question`, `image_file` under `image_root`), any Dataset with `id` / `question` (or `text`) /
+`image`, or a conversation stage (`messages`: the model answers the last user turn).
 
 Example:
-    >>> from biomed_vital.schema import load_stage
-    >>> questions = load_stage("llava_med_eval_qa50_qa.jsonl")                               # doctest: +SKIP
+    >>> from biomed_vital.evaluation import read_questions
+    >>> questions = read_questions("llava_med_eval_qa50_qa.jsonl")                           # doctest: +SKIP
     >>> answers = generate_answers(model, processor, questions, image_root="images/",       # doctest: +SKIP
     ...                            output_file="answers/llava-vital.jsonl", batch_size=8)
 """
@@ -19,9 +22,9 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,15 +32,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import datasets
 
-__all__ = ["ANSWER_COLUMNS", "generate_answers"]
+__all__ = ["generate_answers"]
 
 logger = logging.getLogger("biomed_vital.tuning")
 
-#: The columns of an answer (LLaVA-Med's answer-file fields).
-ANSWER_COLUMNS: tuple[str, ...] = ("question_id", "prompt", "text", "answer_id", "model_id")
-
 _ID_COLUMNS = ("question_id", "id", "candidate_id")
-_QUESTION_COLUMNS = ("text", "question")
+_QUESTION_COLUMNS = ("question", "text")
+_IMAGE_COLUMNS = ("image", "images", "image_file")
 
 
 def _column(columns: list[str], options: tuple[str, ...], what: str, required: bool = True) -> str | None:
@@ -51,35 +52,38 @@ def _column(columns: list[str], options: tuple[str, ...], what: str, required: b
     return None
 
 
-def _read_answers(path: Path) -> dict[Any, dict[str, Any]]:
-    """Answers already in `path`; a last line cut off by a crash is dropped from the file."""
-    if not path.is_file():
-        return {}
+def _answered_ids(path: Path) -> set[str]:
+    """Question ids already answered in `path`; a last line cut off by a crash is removed from the file."""
+    from biomed_vital.evaluation import read_answers
+
+    if not path.is_file() or not path.read_bytes().strip():
+        return set()
+    answers = read_answers(path)
+    errors = [(line, error) for line, error in zip(answers["line"], answers["error"], strict=True) if error]
     data = path.read_bytes()
-    answers: dict[Any, dict[str, Any]] = {}
-    offset = 0
-    lines = data.split(b"\n")
-    for number, line in enumerate(lines, start=1):
-        start, offset = offset, offset + len(line) + 1
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-            if not isinstance(record, dict) or "question_id" not in record:
-                raise ValueError("not an answer record")
-        except ValueError as error:
-            if number >= len(lines) - 1 and not data.endswith(b"\n"):
-                logger.warning(
-                    "%s: dropping the incomplete last line %d (an interrupted write)", path, number
-                )
-                with path.open("r+b") as handle:
-                    handle.truncate(start)
-                break
-            raise ValueError(
-                f"{path}, line {number}: not a LLaVA-Med answer record ({error}); fix or move the file"
-            ) from error
-        answers[record["question_id"]] = record
-    return answers
+    if errors and len(errors) == 1 and errors[0][0] == max(answers["line"]) and not data.endswith(b"\n"):
+        logger.warning("%s: dropping the incomplete last line %d (an interrupted write)", path, errors[0][0])
+        with path.open("r+b") as handle:
+            handle.truncate(data.rfind(b"\n") + 1)
+        return {qid for qid, error in zip(answers["question_id"], answers["error"], strict=True) if not error}
+    if errors:
+        raise ValueError(
+            f"{path}: line {errors[0][0]} is not a LLaVA-Med answer record ({errors[0][1]}); fix or move the file "
+            "before answering into it"
+        )
+    return set(answers["question_id"])
+
+
+def _append_answers(rows: list[dict[str, Any]], path: Path) -> None:
+    """Append answer records, written by the evaluation stage's writer, and flush them to disk."""
+    from biomed_vital.evaluation import write_answers
+
+    with tempfile.TemporaryDirectory() as folder:
+        records = Path(write_answers(rows, os.path.join(folder, "batch.jsonl"))).read_bytes()
+    with path.open("ab") as handle:
+        handle.write(records)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _prompt_messages(row: Mapping[str, Any], question_column: str | None) -> tuple[list[dict[str, Any]], str]:
@@ -118,27 +122,28 @@ def generate_answers(
     do_sample: bool = False,
     **generate_kwargs: Any,
 ) -> datasets.Dataset:
-    """Answer every question with `model` and return the answers (LLaVA-Med's answer-file columns).
+    """Answer every question with `model`; return the answers in the evaluation stage's answer shape.
 
     Args:
         model: an image-text-to-text model (a peft model with an adapter works too).
         processor: its processor (the chat template builds the prompts; padding is on the left).
-        questions: a Dataset with an id (`question_id`, `id` or `candidate_id`), an image (`image`: a decoded
-            image or a path under `image_root`) and a question (`text` or `question`; `<image>` literals are
+        questions: a Dataset with an id (`question_id`, `id` or `candidate_id`), an image (`image`, or a path
+            in `image_file` under `image_root`) and a question (`question` or `text`; `<image>` literals are
             removed), or `messages` (the model answers the last user turn).
-        output_file: the answer file (JSONL). Answers are appended as each batch finishes; questions already in
-            the file are not asked again.
+        output_file: the answer file (JSONL, LLaVA-Med's format). Answers are appended as each batch
+            finishes; questions already in the file are not asked again.
         model_id: the `model_id` written with each answer (default: the model's name or path).
         batch_size: questions per `generate` call.
         max_new_tokens, do_sample, generate_kwargs: passed to `model.generate` (greedy by default).
 
     Returns:
-        One row per question, in the order of `questions`: `question_id`, `prompt` (the question), `text` (the
-        answer), `answer_id` and `model_id`.
+        One row per question, in the order of `questions`, with the columns of
+        :func:`biomed_vital.evaluation.read_answers`: `question_id`, `answer`, `prompt`, `answer_id`,
+        `model_id`, `line` (in the answer file; 0 without one) and `error`.
 
     Example:
         >>> answers = generate_answers(model, processor, questions, output_file="answers.jsonl")  # doctest: +SKIP
-        >>> answers[0]["text"]                                                                      # doctest: +SKIP
+        >>> answers[0]["answer"]                                                                    # doctest: +SKIP
         'The image is a chest X-ray ...'
     """
     import datasets
@@ -147,19 +152,20 @@ def generate_answers(
     from trl.data_utils import prepare_multimodal_messages
 
     from biomed_vital.data import load_image
+    from biomed_vital.evaluation import answer_features, read_answers
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1; got {batch_size}")
     columns = questions.column_names
     id_column = _column(columns, _ID_COLUMNS, "question id", required=False)
     question_column = _column(columns, _QUESTION_COLUMNS, "question", required="messages" not in columns)
-    image_column = _column(columns, ("image", "images"), "image")
+    image_column = _column(columns, _IMAGE_COLUMNS, "image")
     model_id = model_id or str(
         getattr(model, "name_or_path", None) or getattr(model.config, "_name_or_path", "") or "model"
     )
     path = Path(output_file) if output_file is not None else None
-    done = _read_answers(path) if path is not None else {}
-    identifiers = list(questions[id_column]) if id_column else list(range(len(questions)))
+    identifiers = [str(i) for i in (questions[id_column] if id_column else range(len(questions)))]
+    done = _answered_ids(path) if path is not None else set()
     todo = [index for index, identifier in enumerate(identifiers) if identifier not in done]
     if done:
         logger.info(
@@ -175,7 +181,7 @@ def generate_answers(
     tokenizer.padding_side = "left"  # generation continues from the last position of every row
     device = next(model.parameters()).device
     progress = tqdm(total=len(todo), desc="Answering", unit=" questions")
-    handle = path.open("a", encoding="utf-8") if path is not None else None
+    generated: dict[str, dict[str, Any]] = {}
     try:
         for start in range(0, len(todo), batch_size):
             batch_indices = todo[start : start + batch_size]
@@ -209,28 +215,30 @@ def generate_answers(
                 )
             new_tokens = output[:, inputs["input_ids"].shape[1] :]
             texts = [text.strip() for text in tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]
-            lines = []
-            for index, prompt, text in zip(batch_indices, prompts, texts, strict=True):
-                identifier = identifiers[index]
-                record = {
-                    "question_id": identifier,
+            rows = [
+                {
+                    "question_id": identifiers[index],
+                    "answer": text,
                     "prompt": prompt,
-                    "text": text,
-                    "answer_id": _answer_id(model_id, identifier, text),
+                    "answer_id": _answer_id(model_id, identifiers[index], text),
                     "model_id": model_id,
+                    "line": 0,
+                    "error": "",
                 }
-                done[identifier] = record
-                lines.append(json.dumps({**record, "metadata": {}}, ensure_ascii=False) + "\n")
-            if handle is not None:
-                handle.write("".join(lines))
-                handle.flush()
-                os.fsync(handle.fileno())
+                for index, prompt, text in zip(batch_indices, prompts, texts, strict=True)
+            ]
+            generated.update((row["question_id"], row) for row in rows)
+            if path is not None:
+                _append_answers(rows, path)
             progress.update(len(batch_indices))
     finally:
         progress.close()
-        if handle is not None:
-            handle.close()
         tokenizer.padding_side = previous_side
         model.train(was_training)
-    rows = [{column: done[identifier].get(column) for column in ANSWER_COLUMNS} for identifier in identifiers]
-    return datasets.Dataset.from_list(rows)
+    if path is not None:  # the file is the record: every answer, with its line
+        by_id = {row["question_id"]: row for row in read_answers(path)}
+    else:
+        by_id = generated
+    return datasets.Dataset.from_list(
+        [by_id[identifier] for identifier in identifiers], features=answer_features()
+    )
