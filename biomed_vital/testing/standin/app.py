@@ -68,8 +68,9 @@ class StandInRoutes:
     def json_response(
         self, payload: Any, status: int = 200, headers: Mapping[str, str] | None = None
     ) -> web.Response:
-        """A JSON response with the limiter's ``x-ratelimit-*`` headers (and ``headers``)."""
-        all_headers = {**self.state.limiter.headers(), **(headers or {})}
+        """A JSON response with the limiter's ``x-ratelimit-*`` headers, unless they are turned off (and ``headers``)."""
+        limits = self.state.limiter.headers() if self.state.config.rate_limit_headers else {}
+        all_headers = {**limits, **(headers or {})}
         return web.json_response(payload, status=status, headers=all_headers)
 
     async def sleep_unless_stopping(self, seconds: float) -> None:
@@ -227,6 +228,11 @@ class StandInRoutes:
                 "Lower max_tokens or send a smaller prompt."
             )
             headers["x-should-retry"] = "false"  # waiting cannot help; tell the SDK not to retry
+        elif not config.rate_limit_headers:  # a proxy that enforces a limit without saying what it is
+            message = (
+                f"Too many requests for {body['model']} on the offline stand-in server. "
+                f"Please try again in {format_duration(wait)}."
+            )
         else:
             message = (
                 f"Rate limit reached for {body['model']} on the offline stand-in server on {detail} "

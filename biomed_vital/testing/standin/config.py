@@ -21,7 +21,7 @@ from statistics import NormalDist
 from typing import Any
 
 from biomed_vital.testing.standin.hashing import unit_interval
-from biomed_vital.testing.standin.limiter import SlidingWindowLimiter
+from biomed_vital.testing.standin.limiter import WINDOW_SECONDS, SlidingWindowLimiter
 
 __all__ = ["DEFAULT_MODELS", "FAULT_KINDS", "LOCALHOST", "FaultConfig", "LatencyModel", "StandInConfig"]
 
@@ -200,13 +200,30 @@ class StandInConfig:
 
     rpm: int | None = field(
         default=None,
-        metadata={"help": "Requests per minute, over a sliding 60 s window; None: unlimited."},
+        metadata={
+            "help": "Requests per minute, over a sliding window (see --window-seconds); None: unlimited."
+        },
     )
     tpm: int | None = field(
         default=None,
         metadata={
-            "help": "Tokens per minute (the prompt estimate plus max_tokens), over a sliding 60 s window; "
+            "help": "Tokens per minute (the prompt estimate plus max_tokens), over a sliding window; "
             "None: unlimited."
+        },
+    )
+    window_seconds: float = field(
+        default=WINDOW_SECONDS,
+        metadata={
+            "help": "Length of the sliding window over which rpm and tpm are enforced, in seconds. A shorter "
+            "window keeps the per-minute rate (rpm 1200 over 2 s admits 40 requests in any 2 s), so a limit "
+            "binds within seconds; the x-ratelimit-* headers still speak per minute."
+        },
+    )
+    rate_limit_headers: bool = field(
+        default=True,
+        metadata={
+            "help": "Send x-ratelimit-* headers. False: enforce rpm/tpm with a bare 429 and Retry-After only, as "
+            "a proxy in front of a model server may, so a client must find the limit from the 429s."
         },
     )
     seed: int = field(
@@ -267,9 +284,14 @@ class StandInConfig:
         if not self.models:
             raise ValueError("StandInConfig.models is empty; list at least one model id")
         # fail on a bad value now, with a message that names it, rather than when the server starts
-        SlidingWindowLimiter(self.rpm, self.tpm)
+        self.limiter()
         self.latency_model()
         self.fault_config()
+
+    def limiter(self) -> SlidingWindowLimiter:
+        """A fresh :class:`~biomed_vital.testing.standin.limiter.SlidingWindowLimiter` for ``rpm``, ``tpm`` and
+        ``window_seconds``."""
+        return SlidingWindowLimiter(self.rpm, self.tpm, self.window_seconds)
 
     def latency_model(self) -> LatencyModel:
         """The :class:`LatencyModel` of this config (its seed is ``seed + latency_seed_offset``)."""
@@ -319,8 +341,8 @@ class StandInConfig:
         """This config as command-line flags (what ``python -m biomed_vital.testing.standin`` reads back).
 
         Example:
-            >>> StandInConfig(rpm=60, fault=["timeout=0.5"]).to_flags()[:4]
-            ['--rpm', '60', '--seed', '0']
+            >>> StandInConfig(rpm=60, fault=["timeout=0.5"], rate_limit_headers=False).to_flags()[:6]
+            ['--rpm', '60', '--window_seconds', '60.0', '--rate_limit_headers', 'False']
         """
         flags: list[str] = []
         for name, value in asdict(self).items():

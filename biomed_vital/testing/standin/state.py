@@ -17,7 +17,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from biomed_vital.testing.standin.config import StandInConfig
-from biomed_vital.testing.standin.limiter import SlidingWindowLimiter
 
 __all__ = ["CLIENT_CLOSED", "ServerState", "log_stats"]
 
@@ -32,7 +31,7 @@ class ServerState:
         self.config = config
         self.latency = config.latency_model()
         self.faults = config.fault_config()
-        self.limiter = SlidingWindowLimiter(config.rpm, config.tpm)
+        self.limiter = config.limiter()
         self.log: list[dict[str, Any]] = []
         self.attempts: Counter[str] = Counter()
         self.sequence = 0
