@@ -117,10 +117,12 @@ class ResponseCache:
                 found[key] = json.loads(response)
         return found
 
-    def put(self, key: str, response: Mapping[str, Any], model: str = "") -> None:
-        """Store one response now (its own transaction); a key already stored is left as it is."""
+    def put(self, key: str, response: Mapping[str, Any], model: str = "", *, replace: bool = False) -> None:
+        """Store one response now (its own transaction); a key already stored is left as it is, unless
+        ``replace`` (a stored reply that was asked for again)."""
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
         self._connection.execute(
-            "INSERT OR IGNORE INTO responses (key, model, response, created) VALUES (?, ?, ?, ?)",
+            f"{verb} INTO responses (key, model, response, created) VALUES (?, ?, ?, ?)",
             (key, model, json.dumps(dict(response), ensure_ascii=False), time.time()),
         )
 

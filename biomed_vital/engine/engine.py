@@ -8,9 +8,14 @@ Written once and used by :class:`~biomed_vital.generation.GPT4VGenerator`,
 * **Limits**: a :class:`~biomed_vital.engine.limits.RateLimiter` paces starts under
   ``rpm``/``tpm`` (token estimates from :mod:`biomed_vital.engine.tokens`), follows the
   server's ``x-ratelimit-*`` headers, and pauses everyone on a 429 only when the shared budget
-  is spent (remaining 0 in the headers, or many header-less 429s at once); any other 429 makes
+  is spent (remaining 0 in the headers, or a run of header-less 429s); any other 429 makes
   only the refused request wait, since pausing all requests for a 429 that concerned one of them
-  wastes the whole window (see :mod:`biomed_vital.engine.limits`).
+  wastes the whole window (see :mod:`biomed_vital.engine.limits`). A limit enforced without
+  headers is learnt from the 429s (:mod:`biomed_vital.engine.rate_learning`); the summary says
+  which rate the run kept to and where it came from.
+* **Unusable replies**: given a check (``unusable_reason``), a reply that arrived but cannot be
+  used is asked again at once, up to ``retry_unusable`` times, and a stored unusable reply is
+  asked again on a rerun unless ``keep_unusable``.
 * **Retries**: 429, 5xx, timeouts and connection errors back off exponentially with jitter,
   honouring ``Retry-After``/``retry-after-ms``, up to ``max_retries``; 400/401/403/404/422
   fail at once. A request that finally fails becomes an error result with its reason; it
@@ -30,7 +35,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, fields
 from typing import Any
 
@@ -39,6 +44,7 @@ from biomed_vital.engine.cache import ResponseCache, request_key
 from biomed_vital.engine.config import EngineConfig
 from biomed_vital.engine.limits import RateLimiter, parse_reset_seconds, retry_after_seconds
 from biomed_vital.engine.pricing import CostEstimate, PriceTable, estimate_cost
+from biomed_vital.engine.rate_learning import RateLearner
 from biomed_vital.engine.requests import ChatRequest, ChatResult, RunSummary
 from biomed_vital.engine.sync import run_sync
 from biomed_vital.engine.tokens import (
@@ -81,6 +87,8 @@ class _RunState:
         self.completion_tokens = 0
         self.cost_known = True
         self.errors: Counter[str] = Counter()
+        self.unusable_asked_again = 0  # replies that arrived unusable and were asked for again
+        self.unusable_kept = 0  # final replies that are still unusable
         self.postfix_at = float("-inf")  # when the progress bar's numbers were last redrawn
         self.failure_cause = ""  # the endpoint failure of the latest requests, and how many in a row
         self.failure_streak = 0
@@ -139,6 +147,8 @@ class RequestEngine:
         self.last_summary: RunSummary | None = None
         self._cache: ResponseCache | None = None
         self._checked = False
+        # kept across runs, so a rate learnt from 429s is not found again from a burst of refusals
+        self._rate_learner = RateLearner(self.config.max_concurrency)
 
     def __repr__(self) -> str:
         return f"RequestEngine(backend={self.backend!r}, config={self.config!r})"
@@ -225,15 +235,57 @@ class RequestEngine:
             await client.close()
         self._checked = True
 
-    def run_sync(self, requests: Sequence[ChatRequest], *, desc: str = "requests") -> list[ChatResult]:
+    def run_sync(
+        self,
+        requests: Sequence[ChatRequest],
+        *,
+        desc: str = "requests",
+        unusable_reason: Callable[[ChatResult], str] | None = None,
+        retry_unusable: int = 0,
+        keep_unusable: bool = False,
+    ) -> list[ChatResult]:
         """Synchronous :meth:`run` (works inside Jupyter's running loop too)."""
-        return run_sync(self.run(requests, desc=desc))
+        return run_sync(
+            self.run(
+                requests,
+                desc=desc,
+                unusable_reason=unusable_reason,
+                retry_unusable=retry_unusable,
+                keep_unusable=keep_unusable,
+            )
+        )
 
-    async def run(self, requests: Sequence[ChatRequest], *, desc: str = "requests") -> list[ChatResult]:
+    async def run(
+        self,
+        requests: Sequence[ChatRequest],
+        *,
+        desc: str = "requests",
+        unusable_reason: Callable[[ChatResult], str] | None = None,
+        retry_unusable: int = 0,
+        keep_unusable: bool = False,
+    ) -> list[ChatResult]:
         """Send every request that has no stored answer; return one result per request, in order.
 
         Requests with the same cache key are sent once and share the result.
+
+        Args:
+            requests: the requests.
+            desc: the progress bar's label.
+            unusable_reason: says why a reply that arrived cannot be used ('' when it can), e.g. a
+                task's parser. Without it every reply is final.
+            retry_unusable: how many times to ask again, at once, for a reply ``unusable_reason``
+                rejects; the last reply is returned (and stored) whatever it is.
+            keep_unusable: take stored replies as they are; by default a stored reply that
+                ``unusable_reason`` rejects is asked again (it was not a final answer).
+
+        Example:
+            >>> engine = RequestEngine("gpt-4o", api_key="sk-x", use_cache=False)       # doctest: +SKIP
+            >>> results = engine.run_sync(requests, unusable_reason=lambda r: "" if r.content else "empty",
+            ...                           retry_unusable=2)                               # doctest: +SKIP
         """
+        if retry_unusable < 0:
+            raise ValueError(f"retry_unusable must be >= 0, got {retry_unusable}")
+        check = unusable_reason
         started = time.perf_counter()
         keys = [self.key_of(request) for request in requests]
         results: list[ChatResult | None] = [None] * len(keys)
@@ -242,12 +294,15 @@ class RequestEngine:
 
         first_index_by_key: dict[str, int] = {}
         pending: list[int] = []
+        replace: set[str] = set()  # stored unusable replies asked again: the new answer replaces them
         for index, key in enumerate(keys):
             if key in stored:
-                results[index] = self._result_from_response(
-                    requests[index].request_id, key, stored[key], cached=True
-                )
-            elif key not in first_index_by_key:
+                cached = self._result_from_response(requests[index].request_id, key, stored[key], cached=True)
+                if check is None or keep_unusable or not check(cached):
+                    results[index] = cached
+                    continue
+                replace.add(key)
+            if key not in first_index_by_key:
                 first_index_by_key[key] = index
                 pending.append(index)
 
@@ -269,7 +324,12 @@ class RequestEngine:
         if pending and self.config.check_endpoint and not self._checked:
             await self.acheck()  # before the progress bar: a wrong URL or key is one clear error
         state = _RunState(budget)
-        limiter = RateLimiter(self.config.rpm, self.config.tpm)
+        limiter = RateLimiter(
+            self.config.rpm,
+            self.config.tpm,
+            max_concurrency=self.config.max_concurrency,
+            learner=self._rate_learner,
+        )
         # cached requests and repeats of a pending key count as done from the start
         progress = self._progress_bar(len(keys), len(keys) - len(pending), desc)
         if pending:
@@ -279,7 +339,15 @@ class RequestEngine:
             async def worker() -> None:
                 # a shared iterator: each worker takes the next request the moment it is free
                 for index in queue:
-                    result = await self._send(requests[index], keys[index], client, limiter, state)
+                    key = keys[index]
+                    result = await self._send(
+                        requests[index],
+                        key,
+                        client,
+                        limiter,
+                        state,
+                        _Unusable(check, retry_unusable, key in replace),
+                    )
                     results[index] = result
                     state.record(result, self.backend.endpoint, self.config.stop_after_failures)
                     self._tick(progress, state, result)
@@ -299,7 +367,7 @@ class RequestEngine:
                 assert first is not None
                 results[index] = ChatResult(**{**asdict(first), "request_id": requests[index].request_id})
         final = [result for result in results if result is not None]
-        summary = self._summarise(final, state, time.perf_counter() - started)
+        summary = self._summarise(final, state, time.perf_counter() - started, limiter)
         self.last_summary = summary
         if progress is not None:
             progress.close()
@@ -308,7 +376,13 @@ class RequestEngine:
         return final
 
     async def _send(
-        self, request: ChatRequest, key: str, client: Any, limiter: RateLimiter, state: _RunState
+        self,
+        request: ChatRequest,
+        key: str,
+        client: Any,
+        limiter: RateLimiter,
+        state: _RunState,
+        unusable: _Unusable,
     ) -> ChatResult:
         import openai
 
@@ -338,15 +412,18 @@ class RequestEngine:
             state.in_flight_estimate += cost_estimate
 
         attempts = 0
+        asked_again = 0
         try:
             while True:
                 await limiter.acquire(token_estimate)
                 attempts += 1
                 state.sent += 1
+                sent_at = time.monotonic()
                 wait: float | None = None
                 try:
                     raw = await client.chat.completions.with_raw_response.create(**_sdk_arguments(body))
                     limiter.update_from_headers(raw.headers)
+                    limiter.on_admitted()
                     completion = raw.parse()
                     response = _response_from_completion(completion, body)
                 except openai.APIStatusError as error:
@@ -365,14 +442,16 @@ class RequestEngine:
                                 for k in ("requests", "tokens")
                             ]
                             wait = max((r for r in resets if r), default=None)
-                        asked = wait if wait is not None else self._backoff(attempts)
-                        if limiter.on_rate_limited(headers, asked, token_estimate):
+                        asked = wait if wait is not None else self._backoff(attempts - asked_again)
+                        if limiter.on_rate_limited(headers, asked, token_estimate, sent_at=sent_at):
                             wait = 0.0  # the shared budget is spent: the limiter pause is the wait
                         else:
                             # only this request waits; backoff grows with its attempts, and the
                             # jitter keeps 429s of one burst from all coming back at once
-                            wait = max(asked, self._backoff(attempts)) * (1.0 + 0.2 * random.random())
-                    if status in NOT_RETRIED_STATUSES or attempts > self.config.max_retries:
+                            wait = max(asked, self._backoff(attempts - asked_again)) * (
+                                1.0 + 0.2 * random.random()
+                            )
+                    if status in NOT_RETRIED_STATUSES or attempts - asked_again > self.config.max_retries:
                         return self._error(request_id, key, error, attempts, status)
                     logger.debug("%s: HTTP %s, retrying (attempt %d)", request_id, status, attempts)
                 except (
@@ -380,22 +459,31 @@ class RequestEngine:
                     openai.APIResponseValidationError,
                     _EmptyResponse,
                 ) as error:
-                    if attempts > self.config.max_retries:
+                    if attempts - asked_again > self.config.max_retries:
                         return self._error(request_id, key, error, attempts, None)
                     logger.debug("%s: %s, retrying (attempt %d)", request_id, type(error).__name__, attempts)
                 else:
-                    if self.cache is not None:
-                        self.cache.put(key, response, model=model)  # before anything else can fail
                     result = self._result_from_response(request_id, key, response, cached=False)
-                    result.attempts = attempts
-                    state.prompt_tokens += result.prompt_tokens
+                    state.prompt_tokens += result.prompt_tokens  # paid for, usable or not
                     state.completion_tokens += result.completion_tokens
                     if result.cost_usd is None:
                         state.cost_known = False
                     else:
                         state.spent += result.cost_usd
+                    reason = unusable.check(result) if unusable.check is not None else ""
+                    if reason and asked_again < unusable.retries:
+                        # not a final answer: ask again now (not stored, so a crash re-asks it too)
+                        asked_again += 1
+                        state.unusable_asked_again += 1
+                        logger.debug("%s: unusable reply (%s), asking again", request_id, reason)
+                        continue
+                    if reason:
+                        state.unusable_kept += 1
+                    if self.cache is not None:
+                        self.cache.put(key, response, model=model, replace=unusable.replaces_stored)
+                    result.attempts = attempts
                     return result
-                delay = self._backoff(attempts) if wait is None else wait
+                delay = self._backoff(attempts - asked_again) if wait is None else wait
                 if delay > 0:
                     await asyncio.sleep(delay)
         except asyncio.CancelledError:
@@ -481,7 +569,9 @@ class RequestEngine:
             refresh=refresh,
         )
 
-    def _summarise(self, results: list[ChatResult], state: _RunState, wall: float) -> RunSummary:
+    def _summarise(
+        self, results: list[ChatResult], state: _RunState, wall: float, limiter: RateLimiter
+    ) -> RunSummary:
         errors: Counter[str] = Counter()
         cached_cost: float | None = 0.0
         seen: set[str] = set()
@@ -506,7 +596,22 @@ class RequestEngine:
             duplicates=len(results) - len(seen),
             cached_cost_usd=cached_cost,
             stopped_reason=state.stopped_reason,
+            rpm=limiter.effective_rpm,
+            rpm_source=limiter.rpm_source,
+            unusable_asked_again=state.unusable_asked_again,
+            unusable_kept=state.unusable_kept,
         )
+
+
+class _Unusable:
+    """How one request treats replies that arrive but cannot be used."""
+
+    __slots__ = ("check", "replaces_stored", "retries")
+
+    def __init__(
+        self, check: Callable[[ChatResult], str] | None, retries: int, replaces_stored: bool
+    ) -> None:
+        self.check, self.retries, self.replaces_stored = check, retries, replaces_stored
 
 
 class _EmptyResponse(Exception):

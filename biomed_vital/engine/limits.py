@@ -6,8 +6,9 @@ served. The buckets start almost empty (one second's worth) so that a fresh clie
 burst a whole minute of requests into a server whose own window is already partly used.
 
 The server's view wins whenever it is known: ``x-ratelimit-limit-*`` headers teach the limits
-when none were configured (or lower a configured limit that is above the server's), ``x-ratelimit-remaining-*`` caps what the buckets believe is left,
-and a 429 pauses *every* request until the reset only when it says the shared budget is spent.
+when none were configured (or lower a configured limit that is above the server's),
+``x-ratelimit-remaining-*`` caps what the buckets believe is left, and a 429 pauses *every*
+request until the reset only when it says the shared budget is spent.
 
 Why a 429 does not always pause everyone: servers also answer 429 for reasons that concern one
 request (a momentary overload, a per-connection or burst limit, injected faults), and then the
@@ -18,12 +19,13 @@ the other requests would have been accepted. So (see :meth:`RateLimiter.on_rate_
 * headers that show the window spent (``x-ratelimit-remaining-requests`` 0, or
   ``x-ratelimit-remaining-tokens`` below the refused request's estimate): everyone waits, because
   every request sent before the reset would be refused too;
-* headers that show budget left, or no ``x-ratelimit-*`` headers at all: only the refused request
-  waits its ``Retry-After``;
-* but a server may enforce a real limit without sending headers, and then per-request waits would
-  keep hammering it. A cheap guard catches that: when at least ``GUARD_MIN_429`` header-less 429s
-  arrived within the last ``Retry-After`` seconds and they are more than ``GUARD_SHARE`` of the
-  requests started in that time, the limit is taken as exhausted and everyone waits.
+* headers that show budget left: only the refused request waits its ``Retry-After``;
+* no ``x-ratelimit-*`` headers at all: a server may enforce a limit without saying what it is.
+  A :class:`~biomed_vital.engine.rate_learning.RateLearner` tells a spent quota (a run of refusals
+  with nothing admitted in between) from passing 429s; on a spent quota everyone waits the
+  ``Retry-After`` and the learner finds the sending rate (additive increase, multiplicative
+  decrease, see :mod:`biomed_vital.engine.rate_learning`), which a third bucket then keeps to.
+  Until then, only the refused request waits.
 """
 
 from __future__ import annotations
@@ -33,23 +35,15 @@ import email.utils
 import math
 import re
 import time
-from bisect import bisect_left
 from collections.abc import Mapping
+
+from biomed_vital.engine.rate_learning import FLOOD_RUN, RateLearner
 
 __all__ = ["RateLimiter", "parse_reset_seconds", "retry_after_seconds"]
 
 # Server limits are per-minute windows; sending at exactly the limit leaves no room for clock
 # skew between client and server, so the buckets refill a little slower than the limit.
 SAFETY_FACTOR = 0.985
-# The header-less 429 guard. An exhausted limit refuses nearly every request, while 429s that
-# concern single requests come at a steady, moderate share (15-20 % in the fault benchmarks);
-# half of the recent starts separates the two with a wide margin for chance clusters, and the
-# minimum count keeps a lone 429 on an idle client from stopping everyone.
-GUARD_MIN_429 = 3
-GUARD_SHARE = 0.5
-# the guard looks back one Retry-After, within these bounds
-GUARD_WINDOW_MIN = 1.0
-GUARD_WINDOW_MAX = 60.0
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 
 
@@ -111,36 +105,26 @@ class _Bucket:
         self.updated = now
 
     def refill(self, now: float) -> None:
+        if now <= self.updated:  # within a pause (see hold_until): nothing accrues
+            return
         self.level = min(self.capacity, self.level + (now - self.updated) * self.rate)
         self.updated = now
+
+    def hold_until(self, until: float, now: float) -> None:
+        """Accrue nothing before ``until``: after a pause for a spent budget, a burst of what the bucket
+        saved up meanwhile would be refused too."""
+        self.refill(now)
+        self.updated = max(self.updated, until)
 
     def wait_for(self, amount: float) -> float:
         missing = amount - self.level
         return 0.0 if missing <= 0 else missing / self.rate
 
-
-class _RecentTimes:
-    """Monotonic timestamps of recent events, counted over a trailing window.
-
-    Events older than ``horizon`` are dropped in batches, so memory stays bounded by the events
-    of one horizon however long a run lasts.
-    """
-
-    __slots__ = ("_horizon", "_prune_at", "_times")
-
-    def __init__(self, horizon: float) -> None:
-        self._horizon = horizon
-        self._times: list[float] = []
-        self._prune_at = 1024
-
-    def add(self, now: float) -> None:
-        self._times.append(now)
-        if len(self._times) >= self._prune_at:
-            del self._times[: bisect_left(self._times, now - self._horizon)]
-            self._prune_at = 2 * len(self._times) + 1024
-
-    def count_since(self, since: float) -> int:
-        return len(self._times) - bisect_left(self._times, since)
+    def set_rate(self, per_minute: float, now: float) -> None:
+        self.refill(now)
+        self.rate = per_minute * SAFETY_FACTOR / 60.0
+        self.capacity = max(1.0, self.rate)
+        self.level = min(self.level, self.capacity)
 
 
 class RateLimiter:
@@ -149,6 +133,9 @@ class RateLimiter:
     Args:
         rpm: requests per minute (``None``: learn it from ``x-ratelimit-limit-requests``, or unlimited).
         tpm: tokens per minute (``None``: learn it from ``x-ratelimit-limit-tokens``, or unlimited).
+        max_concurrency: requests the client keeps in flight (tells a spent quota from passing 429s).
+        learner: the :class:`~biomed_vital.engine.rate_learning.RateLearner` to use (pass the previous
+            run's to keep a rate learnt from 429s); default: a new one.
 
     Example:
         >>> import asyncio
@@ -159,20 +146,29 @@ class RateLimiter:
         False
     """
 
-    def __init__(self, rpm: float | None = None, tpm: float | None = None) -> None:
+    def __init__(
+        self,
+        rpm: float | None = None,
+        tpm: float | None = None,
+        *,
+        max_concurrency: int = FLOOD_RUN,
+        learner: RateLearner | None = None,
+    ) -> None:
         for name, value in (("rpm", rpm), ("tpm", tpm)):
             if value is not None and value <= 0:
                 raise ValueError(f"{name} must be a positive number or None (no limit), got {value}")
         now = time.monotonic()
         self.rpm, self.tpm = rpm, tpm
         self._learn_rpm, self._learn_tpm = rpm is None, tpm is None
+        self._rpm_from_headers = False
         self._requests = _Bucket(rpm, now) if rpm else None
         self._tokens = _Bucket(tpm, now) if tpm else None
         self._paused_until = 0.0
         self._lock: asyncio.Lock | None = None
         self.pauses = 0
-        self._starts = _RecentTimes(GUARD_WINDOW_MAX)  # for the header-less 429 guard
-        self._bare_429s = _RecentTimes(GUARD_WINDOW_MAX)
+        self.learner = learner if learner is not None else RateLearner(max_concurrency)
+        self._learnt: _Bucket | None = None  # the rate learnt from bare 429s
+        self._sync_learnt(now)
 
     def _get_lock(self) -> asyncio.Lock:
         if self._lock is None:  # created lazily so the limiter binds to the loop that runs it
@@ -191,6 +187,12 @@ class RateLimiter:
                 if self._requests is not None:
                     self._requests.refill(now)
                     wait = max(wait, self._requests.wait_for(1.0))
+                if self._learnt is not None:
+                    self._learnt.refill(now)
+                    learnt_wait = self._learnt.wait_for(1.0)
+                    if learnt_wait > 0:
+                        self.learner.note_paced(now)
+                    wait = max(wait, learnt_wait)
                 token_need = 0.0
                 if self._tokens is not None and tokens > 0:
                     self._tokens.refill(now)
@@ -198,9 +200,10 @@ class RateLimiter:
                     token_need = min(float(tokens), self._tokens.capacity)
                     wait = max(wait, self._tokens.wait_for(token_need))
                 if wait <= 0:
-                    self._starts.add(now)
                     if self._requests is not None:
                         self._requests.level -= 1.0
+                    if self._learnt is not None:
+                        self._learnt.level -= 1.0
                     if self._tokens is not None:
                         self._tokens.level -= token_need
                     return
@@ -208,19 +211,29 @@ class RateLimiter:
 
     def pause(self, seconds: float) -> None:
         """Hold every new request for ``seconds`` (extends, never shortens, a pause in force)."""
-        until = time.monotonic() + max(0.0, seconds)
+        now = time.monotonic()
+        until = now + max(0.0, seconds)
         if until > self._paused_until:
             self._paused_until = until
             self.pauses += 1
+            for bucket in (self._requests, self._tokens, self._learnt):
+                if bucket is not None:
+                    bucket.hold_until(until, now)
 
-    def on_rate_limited(self, headers: Mapping[str, str] | None, retry_after: float, tokens: int = 0) -> bool:
+    def on_rate_limited(
+        self,
+        headers: Mapping[str, str] | None,
+        retry_after: float,
+        tokens: int = 0,
+        sent_at: float | None = None,
+    ) -> bool:
         """Decide what a 429 means; pause everyone and return True when the shared budget is spent.
 
         ``retry_after`` is the wait the 429 asked for (already resolved from ``Retry-After`` or the
-        reset headers), ``tokens`` the refused request's token estimate. False means: the budget
-        is not known to be spent, so only the refused request should wait ``retry_after``; the
-        others keep going (the module docstring explains why, and the guard for servers that
-        enforce a limit without headers).
+        reset headers), ``tokens`` the refused request's token estimate, ``sent_at`` when it was sent
+        (``time.monotonic()``; default: now). False means: the budget is not known to be spent, so
+        only the refused request should wait ``retry_after``; the others keep going (the module
+        docstring explains why, and what happens with 429s that carry no ``x-ratelimit-*`` headers).
         """
         lowered = {str(k).lower(): str(v) for k, v in (headers or {}).items()}
         remaining_requests = _as_float(lowered.get("x-ratelimit-remaining-requests"))
@@ -232,16 +245,51 @@ class RateLimiter:
             if spent:
                 self.pause(retry_after)
             return spent
-        # no x-ratelimit-* headers: the guard against a real limit enforced without them
+        # no x-ratelimit-* headers: the learner tells a spent quota from a passing refusal
         now = time.monotonic()
-        window = min(GUARD_WINDOW_MAX, max(GUARD_WINDOW_MIN, retry_after))
-        self._bare_429s.add(now)
-        refused = self._bare_429s.count_since(now - window)
-        started = self._starts.count_since(now - window)
-        if refused >= GUARD_MIN_429 and refused > GUARD_SHARE * started:
-            self.pause(retry_after)
-            return True
-        return False
+        pause = self.learner.on_refused(now, retry_after, sent_at)
+        self._sync_learnt(now)
+        if pause is None:
+            return False
+        self.pause(pause)
+        return True
+
+    def on_admitted(self) -> None:
+        """The server accepted a request (any answer but a 429): lets a rate learnt from 429s grow."""
+        now = time.monotonic()
+        self.learner.on_admitted(now)
+        self._sync_learnt(now)
+
+    def _sync_learnt(self, now: float) -> None:
+        rate = self.learner.rate
+        if rate is None:
+            self._learnt = None
+        elif self._learnt is None:
+            self._learnt = _Bucket(rate * 60.0, now)  # starts nearly empty: no burst after the pause
+        else:
+            self._learnt.set_rate(rate * 60.0, now)
+
+    @property
+    def learnt_rpm(self) -> float | None:
+        """The requests-per-minute rate learnt from 429s without headers (``None`` when none was needed)."""
+        return None if self.learner.rate is None else self.learner.rate * 60.0
+
+    @property
+    def effective_rpm(self) -> float | None:
+        """The requests-per-minute rate the client keeps to now: the lowest of the given or header-taught
+        ``rpm`` and the rate learnt from 429s (``None``: unpaced)."""
+        rates = [rate for rate in (self.rpm, self.learnt_rpm) if rate is not None]
+        return min(rates) if rates else None
+
+    @property
+    def rpm_source(self) -> str:
+        """Where :attr:`effective_rpm` comes from: ``"given"``, ``"headers"``, ``"429s"`` or ``""`` (unpaced)."""
+        learnt = self.learnt_rpm
+        if learnt is not None and (self.rpm is None or learnt < self.rpm):
+            return "429s"
+        if self.rpm is None:
+            return ""
+        return "headers" if self._learn_rpm or self._rpm_from_headers else "given"
 
     @property
     def paused_for(self) -> float:
@@ -277,6 +325,7 @@ class RateLimiter:
             and not (self.rpm is not None and math.isclose(self.rpm, limit))
         ):
             self.rpm = limit
+            self._rpm_from_headers = True
             old = self._requests
             self._requests = _Bucket(limit, now)
             if old is not None:

@@ -96,6 +96,13 @@ class RunSummary:
     duplicates: int = 0
     cached_cost_usd: float | None = 0.0
     stopped_reason: str = ""
+    #: the requests-per-minute rate the run ended keeping to (None: unpaced), and where it came from:
+    #: "given" (``rpm``), "headers" (``x-ratelimit-limit-requests``) or "429s" (learnt from refusals)
+    rpm: float | None = None
+    rpm_source: str = ""
+    #: replies that arrived but could not be used and were asked for again; final replies still unusable
+    unusable_asked_again: int = 0
+    unusable_kept: int = 0
 
     @property
     def n_errors(self) -> int:
@@ -127,6 +134,16 @@ class RunSummary:
         if self.cache_hits:
             text += f" this run, {_dollars(self.total_cost_usd)} with the cached answers of earlier runs"
         text += f"; {self.wall_seconds:.1f} s"
+        if self.rpm is not None:
+            source = {"given": "given", "headers": "from the server's headers", "429s": "learnt from 429s"}
+            text += (
+                f"; paced at {self.rpm:,.0f} requests/min ({source.get(self.rpm_source, self.rpm_source)})"
+            )
+        if self.unusable_asked_again or self.unusable_kept:
+            text += (
+                f"; {self.unusable_asked_again} unusable replies asked again, "
+                f"{self.unusable_kept} still unusable"
+            )
         if self.budget_stopped:
             text += "; stopped starting requests at the budget cap"
         if self.stopped_reason:

@@ -5,7 +5,8 @@ A task declares the columns it reads (:attr:`ModelTask.inputs`) and the columns 
 (:meth:`ModelTask.plan`, building bodies with its own ``format_input``) and each row's replies into
 output rows (:meth:`ModelTask.format_output`). Everything else is shared and written once here:
 sending through the :class:`~biomed_vital.engine.RequestEngine` (cache, limits, retries, costs,
-budget), asking again for replies that arrived but cannot be used, sharding, the dry-run estimate,
+budget), asking again for replies that arrived but cannot be used (at once, and on a rerun unless
+``keep_unusable``), sharding, the dry-run estimate,
 assembling the output Dataset next to the input columns, the run summary, ``to_dict`` and ``repr``.
 
 :class:`~biomed_vital.generation.GPT4VGenerator`, :class:`~biomed_vital.generation.GPT4VJudge` and the
@@ -65,10 +66,17 @@ class TaskConfig:
     max_tokens: int = field(default=1024, metadata={"help": "Most tokens a reply may have."})
     seed: int = field(default=0, metadata={"help": "Sampling seed sent with every request."})
     retry_unusable: int = field(
-        default=0,
+        default=3,
         metadata={
-            "help": "How many times to ask again, within a run, for replies that arrived but cannot be used "
-            "(unparseable or cut off at max_tokens); a retry drops the cached reply."
+            "help": "How many times to ask again, at once, for a reply that arrived but cannot be used "
+            "(unparseable, or cut off at max_tokens); the last reply is kept whatever it is."
+        },
+    )
+    keep_unusable: bool = field(
+        default=False,
+        metadata={
+            "help": "Take stored replies that cannot be used as final: a rerun reads them from the cache. By "
+            "default a rerun asks again for them (an unusable reply is not an answer)."
         },
     )
     system_prompt: str | None = field(
@@ -251,18 +259,13 @@ class ModelTask:
         dataset = select_shard(dataset, num_shards, shard_index)
         plans = await asyncio.to_thread(self.plan, dataset)
         requests = [request for plan in plans for request in plan.requests]
-        desc = f"{self.verb} ({self.model})"
-        results = await self.engine.run(requests, desc=desc)
-        for attempt in range(self.config.retry_unusable):
-            # replies the server gave that cannot be used (unparseable, cut off): ask again
-            unusable = [i for i, result in enumerate(results) if result.ok and self.unusable_reason(result)]
-            if not unusable:
-                break
-            again = [requests[i] for i in unusable]
-            self.engine.forget(again)
-            retry_desc = f"{desc}: {len(again)} unusable replies, retry {attempt + 1}"
-            for i, result in zip(unusable, await self.engine.run(again, desc=retry_desc), strict=True):
-                results[i] = result
+        results = await self.engine.run(
+            requests,
+            desc=f"{self.verb} ({self.model})",
+            unusable_reason=self.unusable_reason,
+            retry_unusable=self.config.retry_unusable,
+            keep_unusable=self.config.keep_unusable,
+        )
         return self._to_dataset(dataset, plans, results)
 
     def _to_dataset(self, dataset: Any, plans: Sequence[RowPlan], results: Sequence[ChatResult]) -> Any:

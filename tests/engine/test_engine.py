@@ -17,7 +17,8 @@ from biomed_vital.engine import (
     RequestEngine,
     ResponseCache,
 )
-from biomed_vital.testing import FaultConfig, LatencyModel, StandInServer
+from biomed_vital.engine.rate_learning import RateLearner
+from biomed_vital.testing import FaultConfig, LatencyModel, StandInConfig, StandInServer
 from tests.generation.helpers import requests_sent_after_success
 
 
@@ -136,24 +137,119 @@ def test_timeouts_are_retried(tmp_path) -> None:
     assert any(e["fault"] == "timeout" for e in log)
 
 
-def test_rate_limit_of_the_server_is_respected_without_429s(tmp_path) -> None:
-    # the server allows 1200 requests per minute; the client learns it from x-ratelimit headers
-    with StandInServer(rpm=1200, seed=0) as server:
-        engine = engine_for(server, tmp_path, max_concurrency=16, rpm=1200)
-        results = engine.run_sync(text_requests(60))
-        statuses = Counter(e["status"] for e in server.request_log())
-    assert all(r.ok for r in results)
-    assert statuses.get(429, 0) <= 0.01 * 60
+# A limit that binds within seconds: the stand-in enforces 1,200 requests/min (20/s) over a 2 s sliding window,
+# i.e. 40 requests in any 2 s, while its headers speak per minute as a provider's do. 120 requests are three
+# windows' worth; a client at concurrency 16 with no latency could send them all in well under a second.
+LIMIT_RPM, WINDOW_S, LOAD = 1200, 2.0, 120
+# each request counts about 420 tokens (prompt + max_tokens 400): 504,000 tokens/min is 20 requests/s too
+LIMIT_TPM = 420 * 1200
 
 
-def test_token_limit_of_the_server_is_respected_without_429s(tmp_path) -> None:
-    # each request counts about 420 tokens (prompt + max_tokens) against 120,000 tokens per minute
-    with StandInServer(tpm=120_000, seed=0) as server:
-        engine = engine_for(server, tmp_path, max_concurrency=16, tpm=120_000)
-        results = engine.run_sync(text_requests(12))
-        statuses = Counter(e["status"] for e in server.request_log())
+def run_under_limit(tmp_path, config: StandInConfig, n: int = LOAD, **options):
+    """Send ``n`` requests at concurrency 16 against a stand-in with ``config``; the results, the engine's
+    summary and the server's statuses and log."""
+    options.setdefault("max_concurrency", 16)
+    options.setdefault("use_cache", False)
+    with StandInServer(config) as server:
+        engine = engine_for(server, tmp_path, **options)
+        results = engine.run_sync(text_requests(n))
+        log = sorted(server.request_log(), key=lambda e: e["arrival"])
+    return results, engine.last_summary, Counter(e["status"] for e in log), log
+
+
+def admitted_per_second(log: list[dict]) -> float:
+    admitted = [e["arrival"] for e in log if e["status"] == 200]
+    return (len(admitted) - 1) / (admitted[-1] - admitted[0])
+
+
+def no_pacing(monkeypatch) -> None:
+    """Switch client-side pacing off: requests start at once whatever the limiter knows."""
+
+    async def start_at_once(self, tokens: int = 0) -> None:
+        return None
+
+    monkeypatch.setattr(RateLimiter, "acquire", start_at_once)
+
+
+def test_a_given_rpm_paces_the_client_within_the_servers_window(tmp_path) -> None:
+    config = StandInConfig(rpm=LIMIT_RPM, window_seconds=WINDOW_S)
+    results, summary, statuses, log = run_under_limit(tmp_path, config, rpm=LIMIT_RPM)
     assert all(r.ok for r in results)
-    assert statuses.get(429, 0) == 0
+    assert statuses[429] <= 0.05 * LOAD  # a busy machine's stalls may let a few through early
+    assert summary.rpm == LIMIT_RPM and summary.rpm_source == "given"
+    assert admitted_per_second(log) <= 1.1 * LIMIT_RPM / 60  # paced, not a burst
+
+
+def test_an_rpm_only_in_the_headers_is_learnt_and_then_kept_to(tmp_path) -> None:
+    config = StandInConfig(rpm=LIMIT_RPM, window_seconds=WINDOW_S)
+    results, summary, statuses, log = run_under_limit(tmp_path, config)  # no rpm given
+    assert all(r.ok for r in results)
+    assert summary.rpm == LIMIT_RPM and summary.rpm_source == "headers"
+    assert statuses[429] <= 0.05 * LOAD
+    assert admitted_per_second(log) <= 1.1 * LIMIT_RPM / 60
+
+
+def test_without_pacing_the_same_load_draws_many_429s(tmp_path, monkeypatch) -> None:
+    # the proof that the two tests above can fail: the same load, unpaced, runs into the window
+    no_pacing(monkeypatch)
+    config = StandInConfig(rpm=LIMIT_RPM, window_seconds=WINDOW_S)
+    _, summary, statuses, _ = run_under_limit(tmp_path, config, rpm=LIMIT_RPM, max_retries=20)
+    assert statuses[429] >= LOAD // 2
+    assert summary.rate_limited == statuses[429]
+
+
+def test_a_given_tpm_paces_the_client_within_the_servers_window(tmp_path) -> None:
+    config = StandInConfig(tpm=LIMIT_TPM, window_seconds=WINDOW_S)
+    results, summary, statuses, log = run_under_limit(tmp_path, config, tpm=LIMIT_TPM)
+    assert all(r.ok for r in results)
+    assert statuses[429] <= 0.05 * LOAD
+    assert admitted_per_second(log) <= 1.1 * LIMIT_TPM / 420 / 60
+
+
+def test_a_tpm_only_in_the_headers_is_learnt_and_then_kept_to(tmp_path) -> None:
+    config = StandInConfig(tpm=LIMIT_TPM, window_seconds=WINDOW_S)
+    results, summary, statuses, log = run_under_limit(tmp_path, config)
+    assert all(r.ok for r in results)
+    assert statuses[429] <= 0.05 * LOAD
+    assert admitted_per_second(log) <= 1.1 * LIMIT_TPM / 420 / 60
+
+
+def test_without_pacing_the_same_token_load_draws_many_429s(tmp_path, monkeypatch) -> None:
+    no_pacing(monkeypatch)
+    config = StandInConfig(tpm=LIMIT_TPM, window_seconds=WINDOW_S)
+    _, _, statuses, _ = run_under_limit(tmp_path, config, tpm=LIMIT_TPM, max_retries=20)
+    assert statuses[429] >= LOAD // 2
+
+
+# A limit nobody told the client: no x-ratelimit-* headers, only 429 + Retry-After.
+HIDDEN_LOAD = 240  # six windows' worth
+
+
+def test_a_limit_without_headers_is_learnt_from_the_429s(tmp_path) -> None:
+    config = StandInConfig(rpm=LIMIT_RPM, window_seconds=WINDOW_S, rate_limit_headers=False)
+    results, summary, statuses, log = run_under_limit(tmp_path, config, n=HIDDEN_LOAD)
+    assert all(r.ok for r in results)
+    assert summary.rpm_source == "429s"
+    assert 0.7 * LIMIT_RPM <= summary.rpm <= 1.3 * LIMIT_RPM
+    # the first burst spends the window and draws the refusals that teach the rate; after that pause
+    # the client keeps to the rate: few refusals, and close to the limit
+    learnt_at = next(e["arrival"] for e in log if e["status"] == 429) + WINDOW_S
+    later = [e for e in log if e["arrival"] > learnt_at]
+    assert sum(e["status"] == 429 for e in later) <= 0.1 * len(later)
+    assert admitted_per_second(later) >= 0.8 * LIMIT_RPM / 60
+    assert statuses[429] <= 0.2 * HIDDEN_LOAD
+
+
+def test_without_learning_a_limit_without_headers_draws_many_429s(tmp_path, monkeypatch) -> None:
+    # the proof that the test above can fail: a learner that never engages leaves each refused
+    # request to wait its own Retry-After while the others run into the spent window
+    monkeypatch.setattr(RateLearner, "on_refused", lambda self, now, retry_after, sent_at=None: None)
+    config = StandInConfig(rpm=LIMIT_RPM, window_seconds=WINDOW_S, rate_limit_headers=False)
+    results, summary, statuses, log = run_under_limit(tmp_path, config, n=HIDDEN_LOAD, max_retries=20)
+    assert summary.rpm_source == ""
+    learnt_at = next(e["arrival"] for e in log if e["status"] == 429) + WINDOW_S
+    later = [e for e in log if e["arrival"] > learnt_at]
+    assert sum(e["status"] == 429 for e in later) > 0.1 * len(later)
 
 
 def test_a_request_the_server_can_never_accept_is_not_retried(tmp_path) -> None:
@@ -265,21 +361,25 @@ def test_a_429_pauses_everyone_only_when_the_budget_is_spent() -> None:
     assert tokens_spent.paused_for > 0.5
 
 
-def test_many_header_less_429s_at_once_pause_everyone() -> None:
-    limiter = RateLimiter()
+def test_a_run_of_header_less_429s_pauses_everyone() -> None:
+    limiter = RateLimiter(max_concurrency=16)
 
     async def scenario() -> list[bool]:
         for _ in range(10):
             await limiter.acquire()
-        # a moderate share of header-less 429s concerns single requests
-        moderate = [limiter.on_rate_limited({}, 1.0) for _ in range(3)]
-        # most of the recent requests refused: a limit enforced without headers
-        flood = [limiter.on_rate_limited({}, 1.0) for _ in range(5)]
-        return moderate + flood
+            limiter.on_admitted()
+        # 429s between admitted requests concern single requests
+        passing = []
+        for _ in range(3):
+            passing.append(limiter.on_rate_limited({}, 1.0))
+            limiter.on_admitted()
+        # refusal after refusal with nothing admitted: a spent quota enforced without headers
+        run = [limiter.on_rate_limited({}, 1.0) for _ in range(8)]
+        return passing + run
 
     decisions = asyncio.run(scenario())
-    assert decisions[:3] == [False, False, False] and any(decisions[3:])
-    assert limiter.paused_for > 0.5
+    assert decisions == [False] * 10 + [True]
+    assert limiter.paused_for > 0.5 and limiter.rpm_source == "429s"
 
 
 def test_a_429_without_spent_budget_holds_only_the_refused_request(tmp_path) -> None:

@@ -50,8 +50,13 @@ def make_figures(n: int, *, prefix: str = "fig", size: int = 16):
     )
 
 
+# faults whose 200 carries a reply that cannot be used (so asking again is right)
+UNUSABLE_FAULTS = frozenset({"malformed", "truncated"})
+
+
 def requests_sent_after_success(log: list[dict]) -> list[str]:
-    """Request keys that the server saw again after it had answered them with 200."""
+    """Request keys that the server saw again after it had answered them with a usable 200 (one that was
+    not an injected malformed or truncated reply)."""
     succeeded: set[str] = set()
     repeated = []
     for entry in sorted(log, key=lambda e: e["seq"]):
@@ -60,6 +65,6 @@ def requests_sent_after_success(log: list[dict]) -> list[str]:
             continue
         if key in succeeded:
             repeated.append(key)
-        if entry["status"] == 200:
+        if entry["status"] == 200 and entry["fault"] not in UNUSABLE_FAULTS:
             succeeded.add(key)
     return repeated
