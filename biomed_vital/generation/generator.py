@@ -279,6 +279,7 @@ class GPT4VGenerator(ModelTask):
         if error:
             conversations = [[] for _ in variants]
         candidate_rows = []
+        no_usage = {"prompt_tokens": 0, "completion_tokens": 0}
         for variant, messages in zip(variants, conversations, strict=True):
             row: dict[str, Any] = {
                 schema.CANDIDATE_ID: candidate_id + (f"-{variant}" if variant else ""),
@@ -286,7 +287,9 @@ class GPT4VGenerator(ModelTask):
                 schema.MESSAGES: [] if error else messages,
                 schema.GENERATOR: self.model,
                 schema.PROMPT_SHA: plan.details["prompt_shas"][candidate_index],
-                schema.USAGE: result.usage,
+                # one request answers both rows of a pair: its usage is on the A row only, so that summing
+                # usage over rows counts every request once
+                schema.USAGE: no_usage if variant == "B" else result.usage,
                 schema.STATUS: schema.STATUS_ERROR if error else schema.STATUS_OK,
                 schema.ERROR: error,
                 schema.RAW_RESPONSE: result.content or "",

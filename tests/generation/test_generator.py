@@ -88,6 +88,18 @@ def test_two_answer_mode_emits_paired_candidates(server, tmp_path, figures) -> N
         assert questions[0] == questions[1]
         assert a["messages"] != b["messages"]
     assert len(server.request_log()) == 3  # one request per pair
+    # the pair's one request is counted once: its usage is on the A row, the B row reports none
+    stats = server.stats()
+    total = Counter()
+    for usage in candidates["usage"][:]:
+        total.update(usage)
+    assert total == {"prompt_tokens": stats["prompt_tokens"], "completion_tokens": stats["completion_tokens"]}
+    assert all(
+        row["usage"] == {"prompt_tokens": 0, "completion_tokens": 0}
+        for row in candidates
+        if row["answer_variant"] == "B"
+    )
+    assert all(row["usage"]["completion_tokens"] > 0 for row in candidates if row["answer_variant"] == "A")
 
 
 def test_figures_without_an_image_become_error_rows_without_a_request(server, tmp_path, figures) -> None:

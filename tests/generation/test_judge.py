@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
+from openai import OpenAI
 
 from biomed_vital.generation import JUDGE_RESPONSE_FORMAT, GPT4VGenerator, GPT4VJudge
 from biomed_vital.testing import FaultConfig, StandInServer
@@ -18,6 +22,13 @@ def judge_for(server, tmp_path, **options) -> GPT4VJudge:
         cache_dir=str(tmp_path / "cache"),
         **options,
     )
+
+
+def _score_written_in(reply: str) -> float:
+    """The score in a stand-in judge reply: JSON, or a ``Score: 7.5/10`` line."""
+    if reply.lstrip().startswith("{"):
+        return float(json.loads(reply)["score"])
+    return float(re.search(r"^Score: ([0-9.]+)/10$", reply, re.MULTILINE).group(1))
 
 
 @pytest.fixture
@@ -38,7 +49,8 @@ def candidates(server, tmp_path, figures):
 def test_each_turn_is_scored_and_the_mean_is_the_score(
     server, tmp_path, candidates, structured_output
 ) -> None:
-    judged = judge_for(server, tmp_path, structured_output=structured_output).score(candidates)
+    judge = judge_for(server, tmp_path, structured_output=structured_output)
+    judged = judge.score(candidates)
     assert len(judged) == len(candidates)
     assert set(judged["judge_status"][:]) == {"ok"}
     for row in judged:
@@ -50,6 +62,18 @@ def test_each_turn_is_scored_and_the_mean_is_the_score(
     log = server.request_log()
     assert len(log) == sum(len(m) // 2 for m in candidates["messages"][:])
     assert {e["mode"] for e in log} == {"judge"}
+    # each turn's score is the one the server wrote for that turn, read here without the judge's parser
+    plans = judge.plan(candidates)
+    with OpenAI(base_url=server.base_url, api_key="sk-local-test", max_retries=0) as client:
+        for plan, scores in zip(plans, judged["judge_turn_scores"][:], strict=True):
+            written = [
+                _score_written_in(
+                    client.chat.completions.create(**request.build()).choices[0].message.content
+                )
+                for request in plan.requests
+            ]
+            assert scores == pytest.approx(written)
+    assert len({score for scores in judged["judge_turn_scores"][:] for score in scores}) > 3
 
 
 def test_the_judge_request_carries_the_figure_and_one_pair(server, tmp_path, candidates) -> None:
@@ -106,3 +130,21 @@ def test_judging_again_is_served_from_the_cache(server, tmp_path, candidates) ->
     assert len(server.request_log()) == sent
     assert second["judge_score"][:] == first["judge_score"][:]
     assert second.column_names.count("judge_score") == 1
+
+
+def test_replies_without_a_score_are_asked_again_unless_kept(tmp_path, candidates) -> None:
+    # the judge shares the generator's handling of unusable replies (ModelTask): here half the replies
+    # carry no score
+    with StandInServer(faults=FaultConfig(malformed=0.5), seed=1) as server:
+        kept = judge_for(server, tmp_path, retry_unusable=0, structured_output=False).score(candidates)
+        assert "error" in kept["judge_status"][:]
+        unusable = {e["request_key"] for e in server.request_log() if e["fault"] == "malformed"}
+        server.reset()
+        judge_for(server, tmp_path, retry_unusable=0, keep_unusable=True, structured_output=False).score(
+            candidates
+        )
+        assert server.request_log() == []  # the stored replies were taken as they are
+        again = judge_for(server, tmp_path, structured_output=False).score(candidates)
+        asked = {e["request_key"] for e in server.request_log()}
+    assert asked == unusable  # only the turns whose stored reply had no score
+    assert set(again["judge_status"][:]) == {"ok"}
