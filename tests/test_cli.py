@@ -77,10 +77,13 @@ def test_serve_standin_forwards_its_options_and_serves(tmp_path):
 
         base_url = first_line[first_line.index("http://") :].split()[0]
         client = OpenAI(base_url=base_url, api_key="sk-cli-test", max_retries=0)
-        reply = client.chat.completions.create(
+        raw = client.chat.completions.with_raw_response.create(
             model="gpt-4o", messages=[{"role": "user", "content": "Caption: Whole Body Bone"}]
         )
-        assert reply.choices[0].message.content
+        assert raw.parse().choices[0].message.content
+        # --rpm took effect: the server enforces 600 requests/min and says so
+        assert raw.headers["x-ratelimit-limit-requests"] == "600"
+        assert raw.headers["x-ratelimit-remaining-requests"] == "599"
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)

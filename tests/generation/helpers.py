@@ -9,6 +9,10 @@ from __future__ import annotations
 import io
 
 CANARY_KEY = "sk-test-CANARY-1234567890"
+# keys without the ``sk-`` prefix, which no key-shaped pattern masks: only scrubbing the exact secret removes them
+AZURE_CANARY_KEY = "0f3c9a7d5e1b48c2a6d4f8e0b2c7a913"  # Azure OpenAI: 32 hex characters (synthetic)
+VLLM_CANARY_TOKEN = "vllm-canary-token-7Q2wX9zL4mN8"  # vLLM --api-key: any string (synthetic)
+CANARY_KEYS = (CANARY_KEY, AZURE_CANARY_KEY, VLLM_CANARY_TOKEN)
 
 
 def synthetic_png(index: int, size: int = 16) -> bytes:

@@ -14,7 +14,13 @@ import pytest
 from biomed_vital.engine import RequestEngine, scrub_secrets
 from biomed_vital.generation import GPT4VGenerator, GPT4VJudge
 from biomed_vital.testing import FaultConfig, StandInServer
-from tests.generation.helpers import CANARY_KEY, make_figures
+from tests.generation.helpers import (
+    AZURE_CANARY_KEY,
+    CANARY_KEY,
+    CANARY_KEYS,
+    VLLM_CANARY_TOKEN,
+    make_figures,
+)
 
 
 class _EchoingUnauthorized(BaseHTTPRequestHandler):
@@ -56,11 +62,12 @@ def _files_text(folder: Path) -> str:
     return "\n".join(p.read_bytes().decode("latin-1") for p in folder.rglob("*") if p.is_file())
 
 
-def test_the_key_appears_nowhere(tmp_path, caplog, capsys, unauthorized_url) -> None:
+@pytest.mark.parametrize("key", CANARY_KEYS, ids=["openai-sk", "azure-hex", "vllm-token"])
+def test_the_key_appears_nowhere(tmp_path, caplog, capsys, unauthorized_url, key) -> None:
     caplog.set_level(logging.DEBUG)
     figures = make_figures(20, size=8)
     cache_dir = tmp_path / "cache"
-    options = {"api_key": CANARY_KEY, "cache_dir": str(cache_dir), "backoff_base": 0.01, "max_retries": 2}
+    options = {"api_key": key, "cache_dir": str(cache_dir), "backoff_base": 0.01, "max_retries": 2}
     faults = FaultConfig(rate_limit=0.2, server_error=0.2, malformed=0.1, retry_after=0.01)
     with StandInServer(faults=faults, seed=2) as server:
         generator = GPT4VGenerator("gpt-4o", base_url=server.base_url, **options)
@@ -101,7 +108,7 @@ def test_the_key_appears_nowhere(tmp_path, caplog, capsys, unauthorized_url) -> 
         json.dumps(generator.to_dict()),
         json.dumps(judge.to_dict()),
     ]
-    leaks = [i for i, text in enumerate(texts) if CANARY_KEY in text or CANARY_KEY[-10:] in text]
+    leaks = [i for i, text in enumerate(texts) if key in text or key[:8] in text or key[-10:] in text]
     assert leaks == []
 
 
@@ -118,3 +125,13 @@ def test_scrub_secrets_masks_keys_and_key_shaped_strings() -> None:
     text = f"key {CANARY_KEY}, masked sk-test-********7890, header Bearer abcdefghijkl, api_key=zyxwvutsrq"
     scrubbed = scrub_secrets(text, [CANARY_KEY])
     assert CANARY_KEY not in scrubbed and "abcdefghijkl" not in scrubbed and "zyxwvutsrq" not in scrubbed
+
+
+@pytest.mark.parametrize("key", [AZURE_CANARY_KEY, VLLM_CANARY_TOKEN], ids=["azure-hex", "vllm-token"])
+def test_scrub_secrets_removes_the_exact_key_that_no_pattern_catches(key) -> None:
+    masked = key[:8] + "*" * 8 + key[-4:]
+    text = f"Incorrect API key provided: {key} ({masked}); the key was {key}."
+    assert key in scrub_secrets(text, [])  # the key-shaped patterns leave such a key alone ...
+    scrubbed = scrub_secrets(text, [key])  # ... so it is the exact secret that removes it
+    assert key not in scrubbed and key[:8] not in scrubbed
+    assert scrubbed.startswith("Incorrect API key provided: *** (")

@@ -43,7 +43,9 @@ class FakeHub:
     turns offline mode off where it is read (``huggingface_hub.constants.HF_HUB_OFFLINE``,
     ``datasets.config.HF_HUB_OFFLINE``, the ``HF_HUB_OFFLINE`` variable), disables Xet uploads,
     sets a dummy token and points the Hub and datasets caches at a temporary folder; all of it
-    is restored on exit. The dummy token never leaves the process.
+    is restored on exit. Like the Hub, it refuses writes that do not carry that token. The dummy
+    token never leaves the process, and the fake Hub keeps it nowhere (not in :meth:`requests`,
+    files or commits).
 
     Args:
         user: the account ``whoami`` returns, and the namespace of repo ids without one.
@@ -65,7 +67,7 @@ class FakeHub:
         self.token = token
         self._cache_dir_arg = cache_dir
         self._storage = HubStorage()
-        self._routes = HubRoutes(self._storage, user)
+        self._routes = HubRoutes(self._storage, user, token)
         self._lock = threading.RLock()
         self._requests: list[str] = []
         self._saved: list[tuple[Any, str, Any]] = []

@@ -1,14 +1,21 @@
 """The fake Hub's HTTP routes: the Hub API (repos, preupload, commits, refs, settings), file listings
 and ``resolve/{revision}/{path}`` downloads, answered from a :class:`HubStorage`.
 
+Like the Hub, it refuses a write (any ``POST``, ``PUT`` or ``DELETE`` of the Hub API) and ``whoami``
+without the account's token in ``Authorization: Bearer ...``: a 401 the client raises as
+``HfHubHTTPError``.
+
 Anything not served is a 404 with ``X-Error-Code: RepoNotFound`` / ``EntryNotFound`` /
 ``RevisionNotFound``, so the real client raises its usual errors.
 
 Example:
     >>> import httpx2
-    >>> routes = HubRoutes(HubStorage(), user="user")
-    >>> routes.handle(httpx2.Request("GET", "https://huggingface.co/api/whoami-v2")).json()["name"]
+    >>> routes = HubRoutes(HubStorage(), user="user", token="hf_example")
+    >>> whoami = "https://huggingface.co/api/whoami-v2"
+    >>> routes.handle(httpx2.Request("GET", whoami, headers={"authorization": "Bearer hf_example"})).json()["name"]
     'user'
+    >>> routes.handle(httpx2.Request("GET", whoami)).status_code
+    401
 """
 
 from __future__ import annotations
@@ -36,11 +43,23 @@ __all__ = ["HubRoutes"]
 
 
 class HubRoutes:
-    """Answers the requests of ``huggingface_hub``'s HTTP client from ``storage``, as the Hub would for ``user``."""
+    """Answers the requests of ``huggingface_hub``'s HTTP client from ``storage``, as the Hub would for ``user``
+    whose token is ``token`` (``None``: any request is accepted)."""
 
-    def __init__(self, storage: HubStorage, user: str) -> None:
+    def __init__(self, storage: HubStorage, user: str, token: str | None = None) -> None:
         self.storage = storage
         self.user = user
+        self.token = token
+
+    def _refuses(self, request: Any, method: str, path: str) -> bool:
+        """Whether the request needs the account's token and lacks it (writes and ``whoami``)."""
+        if self.token is None or request.url.host == LFS_HOST:  # LFS uploads go to presigned URLs
+            return False
+        needs_token = path.startswith("/api/whoami") or (
+            method in ("POST", "PUT", "DELETE") and path.startswith("/api/") and path != "/api/validate-yaml"
+        )
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        return needs_token and not (scheme.lower() == "bearer" and token == self.token)
 
     def handle(self, request: Any) -> httpx2.Response:
         """The response to one request (a refused commit is a 400)."""
@@ -51,6 +70,8 @@ class HubRoutes:
 
     def route(self, request: Any) -> Any:
         method, path = request.method, unquote(request.url.path)
+        if self._refuses(request, method, path):
+            return json_response(401, {"error": "Invalid credentials in Authorization header"})
         if request.url.host == LFS_HOST:
             return serve_lfs_storage(self.storage, request, method, path)
         if path.startswith("/api/whoami"):

@@ -139,12 +139,31 @@ def test_exit_restores_offline_mode_env_and_client_factory():
     assert not os.path.exists(cache)
 
 
-def test_request_log_holds_no_token(hub):
+def test_the_token_is_sent_and_kept_nowhere(hub, tmp_path):
+    from datasets import Dataset
     from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
 
-    HfApi().create_repo("user/quiet")
-    assert hub.requests() == ["POST /api/repos/create"]
-    assert all(hub.token not in line for line in hub.requests())
+    Dataset.from_dict({"id": ["a", "b"], "note": ["synthetic test text", "x"]}).push_to_hub("user/notes")
+    _tiny_bert().push_to_hub("user/tiny-bert")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "notes.txt").write_text("synthetic test text\n")
+    HfApi().upload_folder(repo_id="user/tiny-bert", folder_path=tmp_path / "folder")
+
+    # the token travels with every write: one with another token is refused, as the Hub refuses it
+    with pytest.raises(HfHubHTTPError) as refused:
+        HfApi(token="hf_not_the_token").create_repo("user/other")
+    assert refused.value.response.status_code == 401
+    assert ("model", "user/other") not in hub.repos()
+
+    # ... and is kept nowhere: the request log, the files and commits of every repo, the download cache
+    kept = list(hub.requests())
+    for repo_type, repo_id in hub.repos():
+        kept += [str(commit) for commit in hub.commits(repo_id, repo_type)]
+        kept += [content.decode("latin-1") for content in hub.files(repo_id, repo_type).values()]
+    kept += [path.read_bytes().decode("latin-1") for path in Path(hub.cache_dir).rglob("*") if path.is_file()]
+    assert len(hub.requests()) > 10 and len(kept) > 20
+    assert [text for text in kept if hub.token in text] == []
 
 
 def test_pushing_again_replaces_the_data(hub):

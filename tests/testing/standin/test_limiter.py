@@ -8,7 +8,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from biomed_vital.testing import StandInServer
+from biomed_vital.testing import StandInConfig, StandInServer
 from biomed_vital.testing.standin.limiter import SlidingWindowLimiter, format_duration
 from tests.testing.standin.helpers import (
     API_KEY,
@@ -77,3 +77,42 @@ def test_openai_duration_format():
         "1m0s",
         "6m0s",
     ]
+
+
+def test_a_short_window_keeps_the_per_minute_rate_and_per_minute_headers():
+    limiter = SlidingWindowLimiter(rpm=1200, tpm=None, window=2.0)  # 40 requests in any 2 s
+    assert [limiter.admit(1, now=0.01 * i).admitted for i in range(41)] == [True] * 40 + [False]
+    refused = limiter.admit(1, now=0.5)
+    assert refused.retry_after == pytest.approx(1.5)
+    headers = limiter.headers(now=0.5)
+    assert headers["x-ratelimit-limit-requests"] == "1200"  # per minute, as a provider says it
+    assert headers["x-ratelimit-remaining-requests"] == "0"
+    assert limiter.admit(1, now=2.0).admitted  # the first entry left the window
+    assert limiter.headers(now=2.0)["x-ratelimit-remaining-requests"] == "0"
+    # at 2.2 s the 21 entries of 0.00-0.20 s have left, one came at 2.0 s: 20 of 40 left, 600 per minute
+    assert limiter.headers(now=2.2)["x-ratelimit-remaining-requests"] == "600"
+    tokens = SlidingWindowLimiter(rpm=None, tpm=6000, window=1.0)  # 100 tokens in any 1 s
+    assert tokens.admit(100, now=0.0).admitted and not tokens.admit(1, now=0.5).admitted
+    assert tokens.admit(101, now=5.0).too_large  # more than a whole window can ever admit
+    with pytest.raises(ValueError, match="less than one request"):
+        SlidingWindowLimiter(rpm=20, tpm=None, window=1.0)
+
+
+def test_without_rate_limit_headers_a_limit_is_a_bare_429_with_retry_after():
+    config = StandInConfig(rpm=2, rate_limit_headers=False)
+    # in its own process: the setting also reaches a server started from the command line
+    with (
+        StandInServer(config, subprocess=True) as server,
+        OpenAI(base_url=server.base_url, api_key=API_KEY, max_retries=0) as client,
+    ):
+        for index in range(2):
+            raw = client.chat.completions.with_raw_response.create(
+                model="m", messages=user_messages(f"{index}")
+            )
+            assert not [name for name in raw.headers if name.lower().startswith("x-ratelimit")]
+        with pytest.raises(openai.RateLimitError) as caught:
+            client.chat.completions.create(model="m", messages=user_messages("one too many"))
+    headers = caught.value.response.headers
+    assert not [name for name in headers if name.lower().startswith("x-ratelimit")]
+    assert 0 < int(headers["retry-after"]) <= 60
+    assert "Limit" not in caught.value.body["message"]  # nothing says what the limit is
