@@ -29,29 +29,25 @@ Written once and used by :class:`~biomed_vital.generation.GPT4VGenerator`,
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
+import dataclasses
 import logging
 import random
 import time
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, fields
 from typing import Any
 
 from biomed_vital.engine.backends import DEFAULT_MODEL, BackendConfig, EndpointError, scrub_secrets
 from biomed_vital.engine.cache import ResponseCache, request_key
+from biomed_vital.engine.completions import EmptyResponse, response_from_completion, sdk_arguments
 from biomed_vital.engine.config import EngineConfig
 from biomed_vital.engine.limits import RateLimiter, parse_reset_seconds, retry_after_seconds
 from biomed_vital.engine.pricing import CostEstimate, PriceTable, estimate_cost
 from biomed_vital.engine.rate_learning import RateLearner
 from biomed_vital.engine.requests import ChatRequest, ChatResult, RunSummary
+from biomed_vital.engine.run_state import RunState, RunTally, UnusableReplies, as_async
 from biomed_vital.engine.sync import run_sync
-from biomed_vital.engine.tokens import (
-    estimate_message_tokens,
-    estimate_request_tokens,
-    estimate_text_tokens,
-)
+from biomed_vital.engine.tokens import estimate_message_tokens, estimate_request_tokens
 
 __all__ = [
     "BUDGET_ERROR",
@@ -68,48 +64,11 @@ logger = logging.getLogger("biomed_vital.generation")
 BUDGET_ERROR = "budget cap reached"
 NOT_RETRIED_STATUSES = frozenset({400, 401, 403, 404, 422})
 _MAX_ERROR_CHARS = 500
+# requests per batch of run(): one cache query each
+_FEED_BATCH = 256
 # set_postfix formats and redraws the bar (~0.3 ms): at hundreds of responses a second that is
 # a noticeable share of the client's CPU, and no one reads the numbers faster than this
 _POSTFIX_INTERVAL = 0.15
-
-
-class _RunState:
-    """Counters shared by the workers of one run (single event loop, so no locks)."""
-
-    def __init__(self, budget: float | None) -> None:
-        self.budget = budget
-        self.spent = 0.0
-        self.in_flight_estimate = 0.0
-        self.stop_starting = False
-        self.sent = 0
-        self.rate_limited = 0
-        self.prompt_tokens = 0
-        self.completion_tokens = 0
-        self.cost_known = True
-        self.errors: Counter[str] = Counter()
-        self.unusable_asked_again = 0  # replies that arrived unusable and were asked for again
-        self.unusable_kept = 0  # final replies that are still unusable
-        self.postfix_at = float("-inf")  # when the progress bar's numbers were last redrawn
-        self.failure_cause = ""  # the endpoint failure of the latest requests, and how many in a row
-        self.failure_streak = 0
-        self.failure_example = ""
-        self.stopped_reason = ""
-
-    def record(self, result: ChatResult, endpoint: str, stop_after: int) -> None:
-        """Follow failures that concern the endpoint; after ``stop_after`` alike in a row, stop starting."""
-        cause = _endpoint_failure(result)
-        if not cause:
-            self.failure_cause, self.failure_streak = "", 0
-            return
-        if cause == self.failure_cause:
-            self.failure_streak += 1
-        else:
-            self.failure_cause, self.failure_streak, self.failure_example = cause, 1, result.error
-        if stop_after and self.failure_streak >= stop_after and not self.stopped_reason:
-            self.stopped_reason = (
-                f"the last {self.failure_streak} requests to {endpoint} all failed with {cause} "
-                f"({self.failure_example})"
-            )
 
 
 class RequestEngine:
@@ -283,97 +242,195 @@ class RequestEngine:
             >>> results = engine.run_sync(requests, unusable_reason=lambda r: "" if r.content else "empty",
             ...                           retry_unusable=2)                               # doctest: +SKIP
         """
+        self._check_prices(request.body for request in requests)
+        results: list[ChatResult | None] = [None] * len(requests)
+
+        def keep(index: int, result: ChatResult) -> None:
+            results[index] = result
+
+        chunks = [requests[start : start + _FEED_BATCH] for start in range(0, len(requests), _FEED_BATCH)]
+        await self.stream(
+            chunks,
+            keep,
+            total=len(requests),
+            desc=desc,
+            unusable_reason=unusable_reason,
+            retry_unusable=retry_unusable,
+            keep_unusable=keep_unusable,
+        )
+        return [result for result in results if result is not None]
+
+    async def stream(
+        self,
+        batches: Iterable[Sequence[ChatRequest]] | AsyncIterable[Sequence[ChatRequest]],
+        on_result: Callable[[int, ChatResult], None],
+        *,
+        total: int | None = None,
+        desc: str = "requests",
+        unusable_reason: Callable[[ChatResult], str] | None = None,
+        retry_unusable: int = 0,
+        keep_unusable: bool = False,
+    ) -> RunSummary:
+        """Send requests as they come, in batches, and hand each result over the moment it is final.
+
+        :meth:`run` for work too large to hold at once: ``batches`` may be produced lazily (an async
+        generator that plans the next rows while earlier ones are being sent); requests are numbered
+        in the order they come, and ``on_result(index, result)`` is called once per request, in the
+        order results become final. The sliding window never waits for a batch to finish. Requests
+        with the same key as one in flight wait for it and share its result; a later repeat is served
+        from the cache. Everything else is as in :meth:`run`, whose options these are; ``total``
+        sizes the progress bar (corrected when the batches end). Returns the run's summary (also
+        :attr:`last_summary`).
+
+        Example:
+            >>> async def batches():                                                     # doctest: +SKIP
+            ...     for rows in row_blocks:
+            ...         yield [ChatRequest(body, f"row-{i}") for i, body in rows]
+            >>> summary = await engine.stream(batches(), lambda i, result: store(i, result))  # doctest: +SKIP
+        """
         if retry_unusable < 0:
             raise ValueError(f"retry_unusable must be >= 0, got {retry_unusable}")
-        check = unusable_reason
         started = time.perf_counter()
-        keys = [self.key_of(request) for request in requests]
-        results: list[ChatResult | None] = [None] * len(keys)
+        check = unusable_reason
         cache = self.cache
-        stored = cache.get_many(keys) if cache is not None else {}
-
-        first_index_by_key: dict[str, int] = {}
-        pending: list[int] = []
-        replace: set[str] = set()  # stored unusable replies asked again: the new answer replaces them
-        for index, key in enumerate(keys):
-            if key in stored:
-                cached = self._result_from_response(requests[index].request_id, key, stored[key], cached=True)
-                if check is None or keep_unusable or not check(cached):
-                    results[index] = cached
-                    continue
-                replace.add(key)
-            if key not in first_index_by_key:
-                first_index_by_key[key] = index
-                pending.append(index)
-
-        budget = self.config.budget_usd
-        if budget is not None and pending:
-            models = {self.backend.model}
-            for index in pending:
-                body = requests[index].body
-                if body is not None:
-                    models.add(str(body.get("model", self.backend.model)))
-            unpriced = {model for model in models if self.price_table.price(model) is None}
-            if unpriced:
-                raise ValueError(
-                    f"budget_usd is set but there is no price for model(s) {sorted(unpriced)}; "
-                    "add one with PriceTable.default().set(model, input_per_million, output_per_million) "
-                    "and pass price_table=..."
-                )
-
-        if pending and self.config.check_endpoint and not self._checked:
+        source = as_async(batches)
+        first = await self._looked_up(await anext(source, None), cache)
+        self._check_prices([])  # the backend's model; bodies naming another are checked as they come
+        needs_sending = first and any(self._final(*item, check, keep_unusable) is None for item in first)
+        if needs_sending and self.config.check_endpoint and not self._checked:
             await self.acheck()  # before the progress bar: a wrong URL or key is one clear error
-        state = _RunState(budget)
+        state = RunState(self.config.budget_usd)
         limiter = RateLimiter(
             self.config.rpm,
             self.config.tpm,
             max_concurrency=self.config.max_concurrency,
             learner=self._rate_learner,
         )
-        # cached requests and repeats of a pending key count as done from the start
-        progress = self._progress_bar(len(keys), len(keys) - len(pending), desc)
-        if pending:
-            client = self.backend.create_client()
-            queue = iter(pending)
+        progress = self._progress_bar(total, 0, desc)
+        tally = RunTally()
+        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=4 * self.config.max_concurrency)
+        in_flight: dict[str, list[tuple[int, str]]] = {}  # key -> later requests with that key, waiting
+        done_keys: set[str] = set()
+        check_lock = asyncio.Lock()
+        client: Any = None
+        workers = self.config.max_concurrency
 
-            async def worker() -> None:
-                # a shared iterator: each worker takes the next request the moment it is free
-                for index in queue:
-                    key = keys[index]
-                    result = await self._send(
-                        requests[index],
-                        key,
-                        client,
-                        limiter,
-                        state,
-                        _Unusable(check, retry_unusable, key in replace),
-                    )
-                    results[index] = result
-                    state.record(result, self.backend.endpoint, self.config.stop_after_failures)
-                    self._tick(progress, state, result)
+        def deliver(index: int, result: ChatResult, repeat: bool = False) -> None:
+            tally.add(result, repeat)
+            on_result(index, result)
+            self._tick(progress, state, result)
 
+        async def feed() -> None:
+            count = 0
             try:
-                await asyncio.gather(
-                    *(worker() for _ in range(min(self.config.max_concurrency, len(pending))))
-                )
+                batch = first
+                while batch is not None:
+                    if self.config.budget_usd is not None:
+                        self._check_prices(request.body for request, _, _ in batch)
+                    for request, key, stored in batch:
+                        await queue.put((count, request, key, stored))
+                        count += 1
+                    batch = await self._looked_up(await anext(source, None), cache)
             finally:
-                await client.close()
-            if progress is not None:  # the throttled postfix may lag: show the exact totals
-                self._set_postfix(progress, state)
+                tally.fed = count
+                for _ in range(workers):
+                    await queue.put(None)
 
-        for index, key in enumerate(keys):  # requests that shared a key with an earlier one
-            if results[index] is None:
-                first = results[first_index_by_key[key]]
-                assert first is not None
-                results[index] = ChatResult(**{**asdict(first), "request_id": requests[index].request_id})
-        final = [result for result in results if result is not None]
-        summary = self._summarise(final, state, time.perf_counter() - started, limiter)
+        async def work() -> None:
+            nonlocal client
+            while (item := await queue.get()) is not None:
+                index, request, key, stored = item
+                cached = self._final(request, key, stored, check, keep_unusable)
+                if cached is not None:
+                    deliver(index, cached, repeat=key in done_keys)
+                    done_keys.add(key)
+                    continue
+                replaces_stored = stored is not None  # a stored unusable reply, asked again
+                if key in in_flight:
+                    in_flight[key].append((index, request.request_id))
+                    continue
+                if key in done_keys and cache is not None:  # a repeat of a request answered earlier
+                    again = cache.get_many([key]).get(key)
+                    if again is not None:
+                        deliver(index, self._result_from_response(request.request_id, key, again, True), True)
+                        continue
+                in_flight[key] = []
+                if client is None:
+                    async with check_lock:
+                        if self.config.check_endpoint and not self._checked:
+                            await self.acheck()
+                        if client is None:
+                            client = self.backend.create_client()
+                unusable = UnusableReplies(check, retry_unusable, replaces_stored)
+                result = await self._send(request, key, client, limiter, state, unusable)
+                state.record(result, self.backend.endpoint, self.config.stop_after_failures)
+                deliver(index, result, repeat=key in done_keys)
+                done_keys.add(key)
+                for waiting_index, request_id in in_flight.pop(key):
+                    deliver(waiting_index, dataclasses.replace(result, request_id=request_id), repeat=True)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(feed())
+                for _ in range(workers):
+                    group.create_task(work())
+        except BaseExceptionGroup as group_error:
+            # one clear error (a wrong endpoint found late, a model without a price) rather than a group
+            raise group_error.exceptions[0] from None
+        finally:
+            if client is not None:
+                await client.close()
+        if progress is not None:
+            if progress.total != tally.fed:
+                progress.total = tally.fed
+            self._set_postfix(progress, state)  # the throttled postfix may lag: show the exact totals
+        summary = self._summarise(tally, state, time.perf_counter() - started, limiter)
         self.last_summary = summary
         if progress is not None:
             progress.close()
             progress.write(f"[biomed_vital] {desc}: {summary}")
         logger.info("%s: %s", desc, summary)
-        return final
+        return summary
+
+    def _final(
+        self,
+        request: ChatRequest,
+        key: str,
+        stored: Mapping[str, Any] | None,
+        check: Callable[[ChatResult], str] | None,
+        keep_unusable: bool,
+    ) -> ChatResult | None:
+        """The stored answer as a result when it is final (usable, or kept as it is), else None."""
+        if stored is None:
+            return None
+        cached = self._result_from_response(request.request_id, key, stored, cached=True)
+        if check is None or keep_unusable or not check(cached):
+            return cached
+        return None
+
+    async def _looked_up(
+        self, batch: Sequence[ChatRequest] | None, cache: ResponseCache | None
+    ) -> list[tuple[ChatRequest, str, dict[str, Any] | None]] | None:
+        """A batch's requests with their keys and stored answers (one cache query per batch)."""
+        if batch is None:
+            return None
+        keys = [self.key_of(request) for request in batch]
+        stored = cache.get_many(keys) if cache is not None else {}
+        return [(request, key, stored.get(key)) for request, key in zip(batch, keys, strict=True)]
+
+    def _check_prices(self, bodies: Iterable[Mapping[str, Any] | None]) -> None:
+        """With a budget, refuse (before sending) models that have no price."""
+        if self.config.budget_usd is None:
+            return
+        models = {self.backend.model}
+        models.update(str(body.get("model", self.backend.model)) for body in bodies if body is not None)
+        unpriced = {model for model in models if self.price_table.price(model) is None}
+        if unpriced:
+            raise ValueError(
+                f"budget_usd is set but there is no price for model(s) {sorted(unpriced)}; "
+                "add one with PriceTable.default().set(model, input_per_million, output_per_million) "
+                "and pass price_table=..."
+            )
 
     async def _send(
         self,
@@ -381,8 +438,8 @@ class RequestEngine:
         key: str,
         client: Any,
         limiter: RateLimiter,
-        state: _RunState,
-        unusable: _Unusable,
+        state: RunState,
+        unusable: UnusableReplies,
     ) -> ChatResult:
         import openai
 
@@ -421,11 +478,11 @@ class RequestEngine:
                 sent_at = time.monotonic()
                 wait: float | None = None
                 try:
-                    raw = await client.chat.completions.with_raw_response.create(**_sdk_arguments(body))
+                    raw = await client.chat.completions.with_raw_response.create(**sdk_arguments(body))
                     limiter.update_from_headers(raw.headers)
                     limiter.on_admitted()
                     completion = raw.parse()
-                    response = _response_from_completion(completion, body)
+                    response = response_from_completion(completion, body)
                 except openai.APIStatusError as error:
                     status = error.status_code
                     headers = dict(error.response.headers) if error.response is not None else {}
@@ -457,7 +514,7 @@ class RequestEngine:
                 except (
                     openai.APIConnectionError,
                     openai.APIResponseValidationError,
-                    _EmptyResponse,
+                    EmptyResponse,
                 ) as error:
                     if attempts - asked_again > self.config.max_retries:
                         return self._error(request_id, key, error, attempts, None)
@@ -540,7 +597,7 @@ class RequestEngine:
             cached=cached,
         )
 
-    def _progress_bar(self, total: int, initial: int, desc: str) -> Any:
+    def _progress_bar(self, total: int | None, initial: int, desc: str) -> Any:
         if not self.config.show_progress:
             return None
         from tqdm.auto import tqdm
@@ -548,7 +605,7 @@ class RequestEngine:
         return tqdm(total=total, initial=initial, desc=desc, unit="req", dynamic_ncols=True)
 
     @staticmethod
-    def _tick(progress: Any, state: _RunState, result: ChatResult | None) -> None:
+    def _tick(progress: Any, state: RunState, result: ChatResult | None) -> None:
         if result is not None and not result.ok:
             state.errors[result.error_type or "error"] += 1
         if progress is None:
@@ -560,7 +617,7 @@ class RequestEngine:
             RequestEngine._set_postfix(progress, state, refresh=False)
 
     @staticmethod
-    def _set_postfix(progress: Any, state: _RunState, refresh: bool = True) -> None:
+    def _set_postfix(progress: Any, state: RunState, refresh: bool = True) -> None:
         progress.set_postfix(
             tokens=state.prompt_tokens + state.completion_tokens,
             spend=f"${state.spent:.4f}",
@@ -569,23 +626,12 @@ class RequestEngine:
             refresh=refresh,
         )
 
-    def _summarise(
-        self, results: list[ChatResult], state: _RunState, wall: float, limiter: RateLimiter
-    ) -> RunSummary:
-        errors: Counter[str] = Counter()
-        cached_cost: float | None = 0.0
-        seen: set[str] = set()
-        for result in results:
-            if not result.ok:
-                errors[_cause(result)] += 1
-            if result.cached and result.key not in seen and cached_cost is not None:
-                cached_cost = None if result.cost_usd is None else cached_cost + result.cost_usd
-            seen.add(result.key)
+    def _summarise(self, tally: RunTally, state: RunState, wall: float, limiter: RateLimiter) -> RunSummary:
         return RunSummary(
-            n_requests=len(results),
-            ok=sum(result.ok for result in results),
-            errors=dict(errors),
-            cache_hits=sum(result.cached for result in results),
+            n_requests=tally.n_requests,
+            ok=tally.ok,
+            errors=dict(tally.errors),
+            cache_hits=tally.cache_hits,
             sent=state.sent,
             rate_limited=state.rate_limited,
             prompt_tokens=state.prompt_tokens,
@@ -593,97 +639,14 @@ class RequestEngine:
             cost_usd=state.spent if state.cost_known else None,
             wall_seconds=wall,
             budget_stopped=state.stop_starting,
-            duplicates=len(results) - len(seen),
-            cached_cost_usd=cached_cost,
+            duplicates=tally.duplicates,
+            cached_cost_usd=tally.cached_cost,
             stopped_reason=state.stopped_reason,
             rpm=limiter.effective_rpm,
             rpm_source=limiter.rpm_source,
             unusable_asked_again=state.unusable_asked_again,
             unusable_kept=state.unusable_kept,
         )
-
-
-class _Unusable:
-    """How one request treats replies that arrive but cannot be used."""
-
-    __slots__ = ("check", "replaces_stored", "retries")
-
-    def __init__(
-        self, check: Callable[[ChatResult], str] | None, retries: int, replaces_stored: bool
-    ) -> None:
-        self.check, self.retries, self.replaces_stored = check, retries, replaces_stored
-
-
-class _EmptyResponse(Exception):
-    """A 200 response without a choice (retried like a server error)."""
-
-
-def _response_from_completion(completion: Any, body: Mapping[str, Any]) -> dict[str, Any]:
-    choices = getattr(completion, "choices", None) or []
-    if not choices:
-        raise _EmptyResponse("the server answered without a choice")
-    choice = choices[0]
-    message = getattr(choice, "message", None)
-    content = getattr(message, "content", None) if message is not None else None
-    usage = getattr(completion, "usage", None)
-    if usage is not None and getattr(usage, "prompt_tokens", None) is not None:
-        usage_dict = {
-            "prompt_tokens": int(usage.prompt_tokens or 0),
-            "completion_tokens": int(usage.completion_tokens or 0),
-        }
-    else:  # some compatible servers omit usage; keep an estimate so costs are not silently zero
-        usage_dict = {
-            "prompt_tokens": estimate_message_tokens(body.get("messages") or []),
-            "completion_tokens": estimate_text_tokens(content or ""),
-            "estimated": 1,
-        }
-    return {
-        "content": content,
-        "finish_reason": getattr(choice, "finish_reason", None),
-        "usage": usage_dict,
-        "model": getattr(completion, "model", None),
-        "request_model": body.get("model"),
-    }
-
-
-@functools.cache
-def _sdk_parameters() -> frozenset[str]:
-    from openai.resources.chat.completions import AsyncCompletions
-
-    return frozenset(inspect.signature(AsyncCompletions.create).parameters) - {"self", "extra_body"}
-
-
-def _sdk_arguments(body: Mapping[str, Any]) -> dict[str, Any]:
-    """SDK keyword arguments for a request body; parameters the SDK does not name (``top_k``
-    for vLLM, ...) travel in ``extra_body`` so they reach the server unchanged."""
-    known = _sdk_parameters()
-    arguments = {name: value for name, value in body.items() if name in known}
-    extra = {name: value for name, value in body.items() if name not in known and name != "extra_body"}
-    if extra or body.get("extra_body"):
-        arguments["extra_body"] = {**extra, **(body.get("extra_body") or {})}
-    return arguments
-
-
-# Failures that say something about the endpoint rather than about one request.
-_ENDPOINT_STATUSES = frozenset({401, 403, 404, 408, 429, 500, 502, 503, 504})
-_ENDPOINT_ERRORS = frozenset({"APIConnectionError", "APITimeoutError", "_EmptyResponse"})
-
-
-def _endpoint_failure(result: ChatResult) -> str:
-    """The cause of a failure that concerns the endpoint (unreachable, refusing, overloaded), else ''."""
-    if result.ok or result.error_type in ("budget", "stopped"):
-        return ""
-    if result.http_status in _ENDPOINT_STATUSES or (
-        result.http_status is None and result.error_type in _ENDPOINT_ERRORS
-    ):
-        return _cause(result)
-    return ""
-
-
-def _cause(result: ChatResult) -> str:
-    if result.error_type == "budget":
-        return "budget"
-    return f"{result.error_type} {result.http_status}" if result.http_status else result.error_type or "error"
 
 
 def engine_from_options(

@@ -233,6 +233,15 @@ class GPT4VGenerator(ModelTask):
                 )
         return plans
 
+    def expected_requests(self, n_rows: int) -> int:
+        """``n_candidates`` requests per figure (figures without an image need none).
+
+        Example:
+            >>> GPT4VGenerator("gpt-4o", api_key="sk-x", n_candidates=2).expected_requests(10)
+            20
+        """
+        return n_rows * self.config.n_candidates
+
     # ------------------------------------------------------------------ replies
     def unusable_reason(self, result: ChatResult) -> str:
         """Why a reply holds no usable conversation ('' when it does)."""

@@ -24,8 +24,8 @@ import asyncio
 import dataclasses
 import hashlib
 import logging
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from bisect import bisect_right
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -37,6 +37,8 @@ from biomed_vital.engine.pricing import CostEstimate
 from biomed_vital.engine.requests import ChatRequest, ChatResult
 from biomed_vital.engine.sharding import select_shard
 from biomed_vital.engine.sync import run_sync
+from biomed_vital.generation import rows
+from biomed_vital.generation.assembly import BLOCK_ROWS, BLOCKS_AHEAD, OutputWriter, RowBlock
 
 __all__ = ["ModelTask", "RowPlan", "TaskConfig"]
 
@@ -255,50 +257,104 @@ class ModelTask:
         return run_sync(self.arun(dataset, num_shards=num_shards, shard_index=shard_index))
 
     async def arun(self, dataset: Any, *, num_shards: int = 1, shard_index: int = 0) -> Any:
-        """Asynchronous :meth:`run`."""
+        """Asynchronous :meth:`run`.
+
+        Rows are planned, sent and written in blocks (:mod:`biomed_vital.generation.assembly`), so memory
+        stays flat however many rows there are; the requests of all blocks share one sliding window.
+        """
+        from datasets import Dataset, Features, concatenate_datasets
+
         dataset = select_shard(dataset, num_shards, shard_index)
-        plans = await asyncio.to_thread(self.plan, dataset)
-        requests = [request for plan in plans for request in plan.requests]
-        results = await self.engine.run(
-            requests,
-            desc=f"{self.verb} ({self.model})",
-            unusable_reason=self.unusable_reason,
-            retry_unusable=self.config.retry_unusable,
-            keep_unusable=self.config.keep_unusable,
+        await asyncio.to_thread(rows.check_columns, dataset, self.inputs)  # ids unique across all blocks
+        n_rows = len(dataset)
+        writer = OutputWriter(
+            self.output_features(), status_column=self.status_column, error_column=self.error_column
         )
-        return self._to_dataset(dataset, plans, results)
+        blocks: dict[int, RowBlock] = {}  # planned and not yet written, by first input row
+        starts: list[int] = []  # the stream index of each planned block's first request, in order
+        ahead = asyncio.Semaphore(BLOCKS_AHEAD)
+        changed = asyncio.Event()
+        planned_all = False
 
-    def _to_dataset(self, dataset: Any, plans: Sequence[RowPlan], results: Sequence[ChatResult]) -> Any:
-        from datasets import Dataset, concatenate_datasets
+        async def batches() -> AsyncIterator[list[ChatRequest]]:
+            nonlocal planned_all
+            first_request = 0
+            for start in range(0, n_rows, BLOCK_ROWS):
+                await ahead.acquire()
+                part = dataset.select(range(start, min(n_rows, start + BLOCK_ROWS)))
+                block = RowBlock(start, await asyncio.to_thread(self.plan, part), first_request)
+                blocks[start] = block
+                starts.append(first_request)
+                first_request += block.n_requests
+                changed.set()
+                yield [request for plan in block.plans for request in plan.requests]
+            planned_all = True
+            changed.set()
 
-        features = self.output_features()
-        columns: dict[str, list[Any]] = {name: [] for name in features}
-        input_rows: list[int] = []
-        position = 0
-        for plan in plans:
-            row_results = results[position : position + len(plan.requests)]
-            position += len(plan.requests)
-            for output in self.format_output(plan, row_results):
-                input_rows.append(plan.row)
-                for name in features:
-                    columns[name].append(output[name])
-        added = Dataset.from_dict(columns, features=features)
-        same_rows = input_rows == list(range(len(dataset)))
-        base = dataset if same_rows else dataset.select(input_rows)
-        clashing = [name for name in features if name in base.column_names]
+        def keep(index: int, result: ChatResult) -> None:
+            # the last block whose first request is at or before the index (a block without requests shares its
+            # start with the next one, which comes later in the list)
+            position = bisect_right(starts, index) - 1
+            if blocks[position * BLOCK_ROWS].add(index, result):
+                changed.set()
+
+        async def write_in_order() -> None:
+            for start in range(0, n_rows, BLOCK_ROWS):
+                while start not in blocks or blocks[start].missing:
+                    await changed.wait()
+                    changed.clear()
+                await asyncio.to_thread(self._write_block, writer, blocks.pop(start))
+                ahead.release()
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(write_in_order())
+                await self.engine.stream(
+                    batches(),
+                    keep,
+                    total=self.expected_requests(n_rows),
+                    desc=f"{self.verb} ({self.model})",
+                    unusable_reason=self.unusable_reason,
+                    retry_unusable=self.config.retry_unusable,
+                    keep_unusable=self.config.keep_unusable,
+                )
+        except (
+            BaseExceptionGroup
+        ) as group_error:  # one clear error (a wrong endpoint, a bad row) for the caller
+            raise group_error.exceptions[0] from None
+        added = await asyncio.to_thread(writer.finish)
+        base = dataset if writer.same_rows and len(added) == n_rows else dataset.select(writer.input_rows)
+        clashing = [name for name in added.column_names if name in base.column_names]
         if clashing:  # running the task again replaces its previous columns
             base = base.remove_columns(clashing)
-        output = concatenate_datasets([base, added], axis=1)
-        self._summarise(columns)
-        return output
+        self._summarise(writer)
+        if not len(base):  # concatenate_datasets leaves empty Datasets out: build the empty output directly
+            features = Features({**base.features, **added.features})
+            return Dataset.from_dict({name: [] for name in features}, features=features)
+        return concatenate_datasets([base, added], axis=1)
 
-    def _summarise(self, columns: Mapping[str, list[Any]]) -> None:
-        statuses = Counter(columns[self.status_column])
-        causes: Counter[str] = Counter(
-            str(error).split(":", 1)[0]
-            for status, error in zip(columns[self.status_column], columns[self.error_column], strict=True)
-            if status == schema.STATUS_ERROR and error
-        )
+    def expected_requests(self, n_rows: int) -> int | None:
+        """How many requests ``n_rows`` input rows need, when that is known before planning them (it sizes
+        the progress bar); ``None`` when not.
+
+        Example:
+            >>> from biomed_vital.generation import GPT4VJudge
+            >>> GPT4VJudge("gpt-4o", api_key="sk-x").expected_requests(10) is None
+            True
+        """
+        return None
+
+    def _write_block(self, writer: OutputWriter, block: RowBlock) -> None:
+        outputs: list[dict[str, Any]] = []
+        input_rows: list[int] = []
+        for plan, results in block.results_by_plan():
+            for output in self.format_output(plan, results):
+                outputs.append(output)
+                input_rows.append(block.start + plan.row)
+        writer.write(outputs, input_rows)
+
+    def _summarise(self, writer: OutputWriter) -> None:
+        statuses, causes = writer.statuses, writer.causes
         total = sum(statuses.values())
         self.last_summary = {
             self.noun: total,

@@ -1,0 +1,131 @@
+"""What the workers of one engine run share: counters and stop signals (:class:`RunState`), the tally of
+results handed over (:class:`RunTally`), and how a request treats unusable replies (:class:`UnusableReplies`).
+
+Everything here is touched only from the run's event loop, so nothing needs a lock.
+
+Example:
+    >>> from biomed_vital.engine.requests import ChatResult
+    >>> tally = RunTally()
+    >>> tally.add(ChatResult("r0", "k0", "error", error_type="APIConnectionError"))
+    >>> tally.errors
+    Counter({'APIConnectionError': 1})
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from typing import TypeVar
+
+from biomed_vital.engine.requests import ChatResult
+
+__all__ = ["RunState", "RunTally", "UnusableReplies", "as_async", "endpoint_failure", "failure_cause"]
+
+T = TypeVar("T")
+
+
+class RunState:
+    """Counters shared by the workers of one run (single event loop, so no locks)."""
+
+    def __init__(self, budget: float | None) -> None:
+        self.budget = budget
+        self.spent = 0.0
+        self.in_flight_estimate = 0.0
+        self.stop_starting = False
+        self.sent = 0
+        self.rate_limited = 0
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.cost_known = True
+        self.errors: Counter[str] = Counter()
+        self.unusable_asked_again = 0  # replies that arrived unusable and were asked for again
+        self.unusable_kept = 0  # final replies that are still unusable
+        self.postfix_at = float("-inf")  # when the progress bar's numbers were last redrawn
+        self.failure_cause = ""  # the endpoint failure of the latest requests, and how many in a row
+        self.failure_streak = 0
+        self.failure_example = ""
+        self.stopped_reason = ""
+
+    def record(self, result: ChatResult, endpoint: str, stop_after: int) -> None:
+        """Follow failures that concern the endpoint; after ``stop_after`` alike in a row, stop starting."""
+        cause = endpoint_failure(result)
+        if not cause:
+            self.failure_cause, self.failure_streak = "", 0
+            return
+        if cause == self.failure_cause:
+            self.failure_streak += 1
+        else:
+            self.failure_cause, self.failure_streak, self.failure_example = cause, 1, result.error
+        if stop_after and self.failure_streak >= stop_after and not self.stopped_reason:
+            self.stopped_reason = (
+                f"the last {self.failure_streak} requests to {endpoint} all failed with {cause} "
+                f"({self.failure_example})"
+            )
+
+
+class RunTally:
+    """Counts of the results a run handed over (for its :class:`~biomed_vital.engine.requests.RunSummary`)."""
+
+    def __init__(self) -> None:
+        self.n_requests = 0
+        self.ok = 0
+        self.cache_hits = 0
+        self.duplicates = 0
+        self.errors: Counter[str] = Counter()
+        self.cached_cost: float | None = 0.0  # what the cached answers cost when they were first obtained
+        self.fed = 0  # requests that came in
+
+    def add(self, result: ChatResult, repeat: bool = False) -> None:
+        """Count one result; ``repeat``: it shares its key with an earlier request of the run."""
+        self.n_requests += 1
+        self.ok += result.ok
+        self.cache_hits += result.cached
+        self.duplicates += repeat
+        if not result.ok:
+            self.errors[failure_cause(result)] += 1
+        if result.cached and not repeat and self.cached_cost is not None:
+            self.cached_cost = None if result.cost_usd is None else self.cached_cost + result.cost_usd
+
+
+class UnusableReplies:
+    """How one request treats replies that arrive but cannot be used."""
+
+    __slots__ = ("check", "replaces_stored", "retries")
+
+    def __init__(
+        self, check: Callable[[ChatResult], str] | None, retries: int, replaces_stored: bool
+    ) -> None:
+        self.check, self.retries, self.replaces_stored = check, retries, replaces_stored
+
+
+async def as_async(items: Iterable[T] | AsyncIterable[T]) -> AsyncIterator[T]:
+    """``items`` as an async iterator (they may already be one)."""
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item
+
+
+# Failures that say something about the endpoint rather than about one request.
+_ENDPOINT_STATUSES = frozenset({401, 403, 404, 408, 429, 500, 502, 503, 504})
+_ENDPOINT_ERRORS = frozenset({"APIConnectionError", "APITimeoutError", "EmptyResponse"})
+
+
+def endpoint_failure(result: ChatResult) -> str:
+    """The cause of a failure that concerns the endpoint (unreachable, refusing, overloaded), else ''."""
+    if result.ok or result.error_type in ("budget", "stopped"):
+        return ""
+    if result.http_status in _ENDPOINT_STATUSES or (
+        result.http_status is None and result.error_type in _ENDPOINT_ERRORS
+    ):
+        return failure_cause(result)
+    return ""
+
+
+def failure_cause(result: ChatResult) -> str:
+    """The class of a failure as summaries count it: ``"budget"``, or the error type and HTTP status."""
+    if result.error_type == "budget":
+        return "budget"
+    return f"{result.error_type} {result.http_status}" if result.http_status else result.error_type or "error"
