@@ -8,8 +8,10 @@ crash-safe cache that resumes after ``kill -9``, cost estimates and a budget cap
 (vLLM, SGLang, ...). The engine knows nothing of figures or prompts: tasks build the requests.
 
 One concern per module: ``engine`` (RequestEngine: the sliding window, retries, the run), ``config``
-(EngineConfig), ``requests`` (ChatRequest, ChatResult, RunSummary), ``backends`` (BackendConfig and the
-SDK clients), ``limits`` (RateLimiter), ``cache`` (ResponseCache), ``pricing`` and ``tokens`` (costs), and
+(EngineConfig), ``options`` (an engine from keyword options), ``requests`` (ChatRequest, ChatResult,
+RunSummary), ``run_state`` (what the workers of a run share), ``completions`` (the wire format),
+``backends`` (BackendConfig and the SDK clients), ``limits`` (RateLimiter), ``rate_learning`` (a rate
+found from 429s without headers), ``cache`` (ResponseCache), ``pricing`` and ``tokens`` (costs), and
 ``sharding`` (splitting a job over machines).
 
 Names are loaded lazily, so importing this package costs nothing until a name is used.
@@ -32,7 +34,7 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "ChatResult": "biomed_vital.engine.requests",
     "RunSummary": "biomed_vital.engine.requests",
     "BUDGET_ERROR": "biomed_vital.engine.engine",
-    "engine_from_options": "biomed_vital.engine.engine",
+    "engine_from_options": "biomed_vital.engine.options",
     "BackendConfig": "biomed_vital.engine.backends",
     "scrub_secrets": "biomed_vital.engine.backends",
     "PriceTable": "biomed_vital.engine.pricing",
@@ -58,8 +60,9 @@ if TYPE_CHECKING:
     from biomed_vital.engine.backends import BackendConfig, scrub_secrets
     from biomed_vital.engine.cache import ResponseCache, default_cache_dir, request_key
     from biomed_vital.engine.config import EngineConfig
-    from biomed_vital.engine.engine import BUDGET_ERROR, RequestEngine, engine_from_options
+    from biomed_vital.engine.engine import BUDGET_ERROR, RequestEngine
     from biomed_vital.engine.limits import RateLimiter
+    from biomed_vital.engine.options import engine_from_options
     from biomed_vital.engine.pricing import (
         DEFAULT_PRICES_DATE,
         CostEstimate,

@@ -34,10 +34,10 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from typing import Any
 
-from biomed_vital.engine.backends import DEFAULT_MODEL, BackendConfig, EndpointError, scrub_secrets
+from biomed_vital.engine.backends import BackendConfig, EndpointError, scrub_secrets
 from biomed_vital.engine.cache import ResponseCache, request_key
 from biomed_vital.engine.completions import EmptyResponse, response_from_completion, sdk_arguments
 from biomed_vital.engine.config import EngineConfig
@@ -56,7 +56,6 @@ __all__ = [
     "EngineConfig",
     "RequestEngine",
     "RunSummary",
-    "engine_from_options",
 ]
 
 logger = logging.getLogger("biomed_vital.generation")
@@ -384,7 +383,9 @@ class RequestEngine:
             if progress.total != tally.fed:
                 progress.total = tally.fed
             self._set_postfix(progress, state)  # the throttled postfix may lag: show the exact totals
-        summary = self._summarise(tally, state, time.perf_counter() - started, limiter)
+        summary = tally.summary(
+            state, time.perf_counter() - started, limiter.effective_rpm, limiter.rpm_source
+        )
         self.last_summary = summary
         if progress is not None:
             progress.close()
@@ -625,64 +626,3 @@ class RequestEngine:
             r429=state.rate_limited,
             refresh=refresh,
         )
-
-    def _summarise(self, tally: RunTally, state: RunState, wall: float, limiter: RateLimiter) -> RunSummary:
-        return RunSummary(
-            n_requests=tally.n_requests,
-            ok=tally.ok,
-            errors=dict(tally.errors),
-            cache_hits=tally.cache_hits,
-            sent=state.sent,
-            rate_limited=state.rate_limited,
-            prompt_tokens=state.prompt_tokens,
-            completion_tokens=state.completion_tokens,
-            cost_usd=state.spent if state.cost_known else None,
-            wall_seconds=wall,
-            budget_stopped=state.stop_starting,
-            duplicates=tally.duplicates,
-            cached_cost_usd=tally.cached_cost,
-            stopped_reason=state.stopped_reason,
-            rpm=limiter.effective_rpm,
-            rpm_source=limiter.rpm_source,
-            unusable_asked_again=state.unusable_asked_again,
-            unusable_kept=state.unusable_kept,
-        )
-
-
-def engine_from_options(
-    model: str | None = None,
-    *,
-    backend: BackendConfig | None = None,
-    engine: RequestEngine | None = None,
-    engine_config: EngineConfig | None = None,
-    **options: Any,
-) -> RequestEngine:
-    """Build a task's engine from keyword options, or return the ``engine`` given.
-
-    ``options`` may hold :class:`BackendConfig` fields (``base_url``, ``api_key``,
-    ``azure_endpoint``, ``api_version``, ``timeout``, ...) and :class:`EngineConfig` fields
-    (``max_concurrency``, ``rpm``, ``cache_dir``, ``budget_usd``, ...). An explicit ``engine``
-    is used as it is (so a generator and a judge can share one).
-
-    Example:
-        >>> engine_from_options("gpt-4o", api_key="sk-x", max_concurrency=8).config.max_concurrency
-        8
-    """
-    if engine is not None:
-        if options or backend is not None or engine_config is not None:
-            raise TypeError("pass either engine=... or backend/engine options, not both")
-        return engine
-    backend_fields = {f.name for f in fields(BackendConfig)}
-    backend_options = {name: options.pop(name) for name in list(options) if name in backend_fields}
-    if backend is None:
-        backend = BackendConfig(**{"model": model or DEFAULT_MODEL, **backend_options})
-    elif backend_options:
-        raise TypeError(f"pass {sorted(backend_options)} inside backend=BackendConfig(...), not both")
-    engine_fields = {f.name for f in fields(EngineConfig)}
-    unknown = sorted(set(options) - engine_fields)
-    if unknown:
-        raise TypeError(
-            f"unknown option(s) {unknown}: expected BackendConfig fields ({', '.join(sorted(backend_fields))}) "
-            f"or EngineConfig fields ({', '.join(sorted(engine_fields))})"
-        )
-    return RequestEngine(backend, engine_config, **options)

@@ -4,7 +4,7 @@ results handed over (:class:`RunTally`), and how a request treats unusable repli
 Everything here is touched only from the run's event loop, so nothing needs a lock.
 
 Example:
-    >>> from biomed_vital.engine.requests import ChatResult
+    >>> from biomed_vital.engine.requests import ChatResult, RunSummary
     >>> tally = RunTally()
     >>> tally.add(ChatResult("r0", "k0", "error", error_type="APIConnectionError"))
     >>> tally.errors
@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from typing import TypeVar
 
-from biomed_vital.engine.requests import ChatResult
+from biomed_vital.engine.requests import ChatResult, RunSummary
 
 __all__ = ["RunState", "RunTally", "UnusableReplies", "as_async", "endpoint_failure", "failure_cause"]
 
@@ -85,6 +85,30 @@ class RunTally:
             self.errors[failure_cause(result)] += 1
         if result.cached and not repeat and self.cached_cost is not None:
             self.cached_cost = None if result.cost_usd is None else self.cached_cost + result.cost_usd
+
+    def summary(self, state: RunState, wall: float, rpm: float | None, rpm_source: str) -> RunSummary:
+        """The :class:`~biomed_vital.engine.requests.RunSummary` of a run that took ``wall`` seconds and kept
+        to ``rpm`` requests per minute (learnt from ``rpm_source``)."""
+        return RunSummary(
+            n_requests=self.n_requests,
+            ok=self.ok,
+            errors=dict(self.errors),
+            cache_hits=self.cache_hits,
+            sent=state.sent,
+            rate_limited=state.rate_limited,
+            prompt_tokens=state.prompt_tokens,
+            completion_tokens=state.completion_tokens,
+            cost_usd=state.spent if state.cost_known else None,
+            wall_seconds=wall,
+            budget_stopped=state.stop_starting,
+            duplicates=self.duplicates,
+            cached_cost_usd=self.cached_cost,
+            stopped_reason=state.stopped_reason,
+            rpm=rpm,
+            rpm_source=rpm_source,
+            unusable_asked_again=state.unusable_asked_again,
+            unusable_kept=state.unusable_kept,
+        )
 
 
 class UnusableReplies:

@@ -32,7 +32,8 @@ from typing import Any, ClassVar, Literal
 from biomed_vital import schema
 from biomed_vital.engine.backends import BackendConfig
 from biomed_vital.engine.config import EngineConfig
-from biomed_vital.engine.engine import RequestEngine, engine_from_options
+from biomed_vital.engine.engine import RequestEngine
+from biomed_vital.engine.options import engine_from_options
 from biomed_vital.engine.pricing import CostEstimate
 from biomed_vital.engine.requests import ChatRequest, ChatResult
 from biomed_vital.engine.sharding import select_shard
