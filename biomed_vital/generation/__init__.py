@@ -34,6 +34,9 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "parse_conversation": "biomed_vital.generation.parsing",
     "parse_two_answer_conversation": "biomed_vital.generation.parsing",
     "parse_judge_reply": "biomed_vital.generation.parsing",
+    "parse_first_line_score": "biomed_vital.generation.parsing",
+    "two_answer_demonstrations": "biomed_vital.generation.two_answers",
+    "PROMPT_STYLES": "biomed_vital.generation.paper_prompts",
     "JudgeVerdict": "biomed_vital.generation.parsing",
     "ReplyParseError": "biomed_vital.generation.parsing",
     "GENERATION_SYSTEM_PROMPT": "biomed_vital.generation.prompts",
@@ -85,10 +88,12 @@ if TYPE_CHECKING:
     from biomed_vital.generation.generator_config import GeneratorConfig
     from biomed_vital.generation.judge import JUDGE_RESPONSE_FORMAT, GPT4VJudge
     from biomed_vital.generation.judge_config import JudgeConfig
+    from biomed_vital.generation.paper_prompts import PROMPT_STYLES
     from biomed_vital.generation.parsing import (
         JudgeVerdict,
         ReplyParseError,
         parse_conversation,
+        parse_first_line_score,
         parse_judge_reply,
         parse_two_answer_conversation,
     )
@@ -99,3 +104,4 @@ if TYPE_CHECKING:
         TWO_ANSWER_SYSTEM_PROMPT,
     )
     from biomed_vital.generation.task import ModelTask, RowPlan, TaskConfig
+    from biomed_vital.generation.two_answers import two_answer_demonstrations

@@ -22,21 +22,19 @@ from biomed_vital.engine.cache import request_key
 from biomed_vital.engine.requests import ChatRequest, ChatResult
 from biomed_vital.generation import rows
 from biomed_vital.generation.generator_config import GeneratorConfig
+from biomed_vital.generation.paper_prompts import generation_instruction, generation_prompt
 from biomed_vital.generation.parsing import (
     ReplyParseError,
     parse_conversation,
     parse_two_answer_conversation,
 )
 from biomed_vital.generation.prompts import (
-    GENERATION_INSTRUCTION,
-    GENERATION_SYSTEM_PROMPT,
-    TWO_ANSWER_INSTRUCTION,
-    TWO_ANSWER_SYSTEM_PROMPT,
     figure_context_text,
     prompt_sha,
 )
 from biomed_vital.generation.task import ModelTask, RowPlan
-from biomed_vital.sampling.demonstrations import Demonstration, load_demonstrations
+from biomed_vital.generation.two_answers import answers_per_question, two_answer_text
+from biomed_vital.sampling.demonstrations import Demonstration, DemonstrationPool, load_demonstrations
 
 __all__ = ["GPT4VGenerator"]
 
@@ -83,8 +81,8 @@ class GPT4VGenerator(ModelTask):
         self, model: str | None = None, *, demonstrations: DemonstrationSource | None = None, **kwargs: Any
     ) -> None:
         super().__init__(model, **kwargs)
-        template = self.config.system_prompt or (
-            TWO_ANSWER_SYSTEM_PROMPT if self.config.two_answers else GENERATION_SYSTEM_PROMPT
+        template = self.config.system_prompt or generation_prompt(
+            self.config.prompt_style, self.config.two_answers
         )
         if "score" in template.lower():
             raise ValueError(
@@ -100,6 +98,8 @@ class GPT4VGenerator(ModelTask):
         self.demonstrations = load_demonstrations(
             demonstrations if demonstrations is not None else self.config.demonstrations
         )
+        if self.demonstrations is not None:
+            _check_demonstration_layout(self.demonstrations, self.config.two_answers)
         self._demonstration_images: dict[str, dict[str, Any]] = {}
 
     @property
@@ -140,7 +140,9 @@ class GPT4VGenerator(ModelTask):
                 content = [part, {"type": "text", "text": text}]
             messages.append({"role": "user", "content": content})
             turns = [{"role": role, "content": text} for role, text in demonstration.messages]
-            messages.append({"role": "assistant", "content": conversation_text(turns)})
+            # shown in the layout this request asks for (the constructor checked that they have it)
+            reply = two_answer_text(turns) if self.config.two_answers else conversation_text(turns)
+            messages.append({"role": "assistant", "content": reply})
         return messages
 
     def format_input(
@@ -151,8 +153,13 @@ class GPT4VGenerator(ModelTask):
         candidate_index: int,
     ) -> dict[str, Any]:
         """The request body for one candidate of one figure."""
-        instruction = TWO_ANSWER_INSTRUCTION if self.config.two_answers else GENERATION_INSTRUCTION
-        text = figure_context_text(context[schema.CAPTION], context[schema.MENTIONS], instruction=instruction)
+        instruction = generation_instruction(self.config.prompt_style, self.config.two_answers)
+        text = figure_context_text(
+            context[schema.CAPTION],
+            context[schema.MENTIONS],
+            instruction=instruction,
+            fig_label=context.get(schema.FIG_LABEL) if self.config.fig_label else None,
+        )
         user_content: list[dict[str, Any]] = [image_part] if image_part is not None else []
         user_content.append({"type": "text", "text": text})
         body: dict[str, Any] = {
@@ -322,3 +329,32 @@ class GPT4VGenerator(ModelTask):
     async def agenerate(self, figures: Any, *, num_shards: int = 1, shard_index: int = 0) -> Any:
         """Asynchronous :meth:`generate`."""
         return await self.arun(figures, num_shards=num_shards, shard_index=shard_index)
+
+
+def _check_demonstration_layout(pool: DemonstrationPool, two_answers: bool) -> None:
+    """Refuse demonstrations whose layout contradicts the one the prompt asks for (one or two answers).
+
+    In one-answer mode a conversation with an irregular turn (an answer split over two turns, as two of the
+    released clinician demonstrations have) is shown as it is; only two-answer conversations are refused.
+    """
+    wrong: list[str] = []
+    for demonstration in pool.demonstrations:
+        try:
+            answers = answers_per_question(demonstration.messages)
+        except ValueError:
+            answers = 0  # irregular: neither layout
+        if (two_answers and answers != 2) or (not two_answers and answers == 2):
+            wrong.append(demonstration.id)
+    if not wrong:
+        return
+    shown = ", ".join(repr(i) for i in wrong[:5]) + (f" and {len(wrong) - 5} more" if len(wrong) > 5 else "")
+    if two_answers:
+        raise ValueError(
+            "two_answers=True needs two-answer demonstrations (every question followed by two assistant turns, "
+            f"A then B), but the demonstrations {shown} are not; build them with "
+            "biomed_vital.generation.two_answer_demonstrations(two_answer_candidates) or generate zero-shot"
+        )
+    raise ValueError(
+        f"the demonstrations {shown} have two answers per question; use them with two_answers=True, or pass "
+        "one-answer demonstrations"
+    )

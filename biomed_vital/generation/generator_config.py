@@ -2,6 +2,10 @@
 
 Defaults that differ from :class:`~biomed_vital.generation.task.TaskConfig`: ``temperature=0.7``
 (varied candidates; TaskConfig: 0.0).
+
+``GeneratorConfig.from_preset("biomed-vital")`` is the authors' generation: their prompts (in this library's
+words), the caption under the figure's label, ``max_tokens=4096``, the API's default temperature, no minimum
+number of exchanges and the demonstrations' images sent along (:mod:`biomed_vital.presets.generation`).
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from biomed_vital.generation.paper_prompts import PROMPT_STYLES, PromptStyle
 from biomed_vital.generation.parsing import DEFAULT_MIN_ROUNDS
 from biomed_vital.generation.task import TaskConfig
 
@@ -62,6 +67,20 @@ class GeneratorConfig(TaskConfig):
         default=DEFAULT_MIN_ROUNDS,
         metadata={"help": "Fewest question-answer exchanges a usable conversation has."},
     )
+    prompt_style: PromptStyle = field(
+        default="library",
+        metadata={
+            "help": "Built-in prompts and request layout: library (this library's) or biomed-vital (the "
+            "authors' persona and rules, in this library's words)."
+        },
+    )
+    fig_label: bool = field(
+        default=False,
+        metadata={
+            "help": "Put the figure's label (the fig_label column, e.g. 'Figure 2') before its caption in the "
+            "request, as the article prints it."
+        },
+    )
     extra_body: dict[str, Any] = field(
         default_factory=dict,
         metadata={"help": "Further request parameters, e.g. {top_p: 0.9} (config file only).", "cli": False},
@@ -80,4 +99,6 @@ class GeneratorConfig(TaskConfig):
             raise ValueError(f"n_demonstrations must be >= 1, got {self.n_demonstrations}")
         if self.min_rounds < 1:
             raise ValueError(f"min_rounds must be >= 1, got {self.min_rounds}")
+        if self.prompt_style not in PROMPT_STYLES:
+            raise ValueError(f"prompt_style must be one of {list(PROMPT_STYLES)}, got {self.prompt_style!r}")
         self.extra_body = dict(self.extra_body or {})

@@ -2,7 +2,8 @@
 
 By default each question-answer pair of a conversation is rated on its own (image, caption,
 mentions, question, answer) and ``judge_score`` is the mean of the pair scores, which are
-kept in ``judge_turn_scores``; ``granularity="conversation"`` rates the whole conversation in
+kept in ``judge_turn_scores``; ``granularity="first_pair"`` rates only the first pair (one request
+per candidate, the paper's unit) and ``granularity="conversation"`` the whole conversation in
 one request. The judge runs on the same request engine as the generator (cache, limits,
 retries, costs). A reply without a readable 0-10 score is an error (``judge_score=None``),
 never a made-up number.
@@ -25,13 +26,12 @@ from biomed_vital.engine.cache import request_key
 from biomed_vital.engine.requests import ChatRequest, ChatResult
 from biomed_vital.generation import rows
 from biomed_vital.generation.judge_config import JudgeConfig
-from biomed_vital.generation.parsing import ReplyParseError, parse_judge_reply
+from biomed_vital.generation.paper_prompts import PAPER_JUDGE_FIRST_LINE_FORMAT, judge_system_prompt
+from biomed_vital.generation.parsing import ReplyParseError, parse_first_line_score, parse_judge_reply
 from biomed_vital.generation.prompts import (
     JUDGE_CONVERSATION_INSTRUCTION,
-    JUDGE_CONVERSATION_SYSTEM_PROMPT,
     JUDGE_INSTRUCTION,
     JUDGE_JSON_FORMAT,
-    JUDGE_SYSTEM_PROMPT,
     JUDGE_TEXT_FORMAT,
     figure_context_text,
 )
@@ -94,12 +94,16 @@ class GPT4VJudge(ModelTask):
             if self.config.structured_output is not None
             else self.engine.backend.provider in ("openai", "azure")
         )
-        prompt = self.config.system_prompt or (
-            JUDGE_SYSTEM_PROMPT if self.config.granularity == "turn" else JUDGE_CONVERSATION_SYSTEM_PROMPT
+        prompt = self.config.system_prompt or judge_system_prompt(
+            self.config.prompt_style, self.config.granularity
         )
-        self._system_prompt = (
-            prompt.rstrip() + "\n\n" + (JUDGE_JSON_FORMAT if self.structured_output else JUDGE_TEXT_FORMAT)
-        )
+        if self.structured_output:
+            reply_format = JUDGE_JSON_FORMAT
+        elif self.config.score_parsing == "first_line":
+            reply_format = PAPER_JUDGE_FIRST_LINE_FORMAT
+        else:
+            reply_format = JUDGE_TEXT_FORMAT
+        self._system_prompt = prompt.rstrip() + "\n\n" + reply_format
 
     @property
     def system_prompt(self) -> str:
@@ -108,7 +112,7 @@ class GPT4VJudge(ModelTask):
 
     @property
     def granularity(self) -> str:
-        """``"turn"`` or ``"conversation"``."""
+        """``"turn"``, ``"first_pair"`` or ``"conversation"``."""
         return self.config.granularity
 
     def to_dict(self) -> dict[str, Any]:
@@ -135,7 +139,7 @@ class GPT4VJudge(ModelTask):
     ) -> dict[str, Any]:
         """The request body that rates ``pairs`` (one pair, or a whole conversation)."""
         instruction = (
-            JUDGE_INSTRUCTION if self.config.granularity == "turn" else JUDGE_CONVERSATION_INSTRUCTION
+            JUDGE_CONVERSATION_INSTRUCTION if self.config.granularity == "conversation" else JUDGE_INSTRUCTION
         )
         text = figure_context_text(caption, mentions, instruction=instruction, qa_pairs=pairs)
         content: list[dict[str, Any]] = [image_part] if image_part is not None else []
@@ -156,7 +160,8 @@ class GPT4VJudge(ModelTask):
         return body
 
     def plan(self, candidates: Any) -> list[RowPlan]:
-        """One plan per candidate: a request per question-answer pair (or one per conversation)."""
+        """One plan per candidate: a request per question-answer pair (or one for the first pair, or one per
+        conversation)."""
         rows.check_columns(candidates, self.inputs)
         names = candidates.column_names
         n = len(candidates)
@@ -195,7 +200,12 @@ class GPT4VJudge(ModelTask):
             if not pairs:
                 plan.skip_reason = "the conversation has no question-answer pair"
                 continue
-            groups = [[pair] for pair in pairs] if self.config.granularity == "turn" else [pairs]
+            if self.config.granularity == "conversation":
+                groups = [pairs]
+            elif self.config.granularity == "first_pair":
+                groups = [pairs[:1]]
+            else:
+                groups = [[pair] for pair in pairs]
             context = contexts[row]
             fingerprint = fingerprints[row]
             key_image = rows.image_key_part(fingerprint, **image_settings) if fingerprint else None
@@ -230,6 +240,8 @@ class GPT4VJudge(ModelTask):
         if result.finish_reason == "length":
             return None, f"truncated: the reply hit max_tokens={self.config.max_tokens}"
         try:
+            if self.config.score_parsing == "first_line":
+                return parse_first_line_score(result.content), ""
             return parse_judge_reply(result.content), ""
         except ReplyParseError as error:
             return None, f"unparseable reply: {error}"

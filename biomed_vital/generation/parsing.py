@@ -10,6 +10,8 @@ no empty turn, at least ``min_rounds`` exchanges. Anything else raises
 The judge parser reads a 0-10 score from JSON (structured output) or from prose ("8",
 "Score: 8/10", "**Score**: 8.5", "a score of 7 out of 10"). A reply without a readable score,
 or with one outside 0-10, raises :class:`ReplyParseError`; it is never turned into a number.
+:func:`parse_first_line_score` reads the score the way BioMed-VITAL's scripts did: the first whole
+number on the first line (with the same refusal of replies that have none).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ __all__ = [
     "ReplyParseError",
     "JudgeVerdict",
     "parse_conversation",
+    "parse_first_line_score",
     "parse_judge_reply",
     "parse_two_answer_conversation",
 ]
@@ -284,3 +287,36 @@ def parse_judge_reply(text: str | None) -> JudgeVerdict:
                 rationale = (text[: match.start()] + text[match.end() :]).strip(" \n*_#.:")
             return JudgeVerdict(score, rationale)
     raise ReplyParseError(f"no 0-10 score found in the judge's reply {text.strip()[:120]!r}")
+
+
+_WHOLE_NUMBER = re.compile(r"\d+")
+
+
+def parse_first_line_score(text: str | None) -> JudgeVerdict:
+    """Read the judge's score as BioMed-VITAL's scripts did: the first whole number on the first line.
+
+    Leading blank lines are skipped; the rest of the reply is the rationale. ``"7.5"`` reads as 7, as in
+    the scripts. Unlike the scripts, a first line without a number, or a number above 10, is an error rather
+    than a score of 0 or 5.
+
+    Raises:
+        ReplyParseError: the reply is empty, its first line holds no whole number, or the number is above 10.
+
+    Example:
+        >>> parse_first_line_score("8\\nClear and grounded in the image.")
+        JudgeVerdict(score=8.0, rationale='Clear and grounded in the image.')
+        >>> parse_first_line_score("**Score: 7/10**").score
+        7.0
+    """
+    if text is None or not text.strip():
+        raise ReplyParseError("the judge's reply is empty")
+    first, _, rest = text.strip().partition("\n")
+    match = _WHOLE_NUMBER.search(first)
+    if match is None:
+        raise ReplyParseError(
+            f"no whole number on the first line of the judge's reply {first.strip()[:120]!r}"
+        )
+    score = int(match.group(0))
+    if score > 10:
+        raise ReplyParseError(f"the judge's score {score} on the first line is outside 0-10")
+    return JudgeVerdict(float(score), rest.strip())

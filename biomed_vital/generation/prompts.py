@@ -55,13 +55,19 @@ determined from the figure, say so. Avoid both overconfident claims and vague, e
 - Start with the user's question.
 """
 
-GENERATION_SYSTEM_PROMPT = (
-    _GENERATION_CORE
-    + """
+#: The reply layout the conversation parser reads (shared by every one-answer generation prompt).
+GENERATION_OUTPUT_FORMAT = """\
 Output format: one turn per line, questions starting with "User:" and answers starting with \
 "Assistant:", and nothing before or after the conversation.
 """
-)
+
+#: The reply layout the two-answer parser reads (shared by every two-answer generation prompt).
+TWO_ANSWER_OUTPUT_FORMAT = """\
+Output format: for each exchange, one line starting with "User:" (the question), then one line \
+starting with "Answer A:" and one line starting with "Answer B:"; nothing before or after.
+"""
+
+GENERATION_SYSTEM_PROMPT = _GENERATION_CORE + "\n" + GENERATION_OUTPUT_FORMAT
 
 TWO_ANSWER_SYSTEM_PROMPT = (
     _GENERATION_CORE
@@ -69,9 +75,8 @@ TWO_ANSWER_SYSTEM_PROMPT = (
 For every question write two different answers, so that clinicians can compare them. The two \
 answers may differ in content, precision or depth, but each must address the question.
 
-Output format: for each exchange, one line starting with "User:" (the question), then one line \
-starting with "Answer A:" and one line starting with "Answer B:"; nothing before or after.
 """
+    + TWO_ANSWER_OUTPUT_FORMAT
 )
 
 _JUDGE_CRITERIA = """\
@@ -131,8 +136,11 @@ def figure_context_text(
     *,
     instruction: str = GENERATION_INSTRUCTION,
     qa_pairs: Sequence[tuple[str, str]] = (),
+    fig_label: str | None = None,
 ) -> str:
     """The text of a request turn: an instruction line, then ``Caption:``, ``Mentions:`` and QA lines.
+
+    With ``fig_label`` (e.g. ``"Figure 2"``) the caption follows the figure's label, as the article prints it.
 
     Example:
         >>> print(figure_context_text("Axial CT of the head.", ["Figure 2 shows a bleed."]))
@@ -140,10 +148,16 @@ def figure_context_text(
         Caption: Axial CT of the head.
         Mentions:
         - Figure 2 shows a bleed.
+        >>> figure_context_text("Axial CT.", [], fig_label="Figure 2").splitlines()[1]
+        'Caption: Figure 2: Axial CT.'
     """
     if isinstance(mentions, str):
         mentions = [mentions]
-    lines = [instruction, f"Caption: {_one_line(caption or '')}".rstrip(), "Mentions:"]
+    caption = _one_line(caption or "")
+    label = _one_line(fig_label or "").rstrip(":")
+    if label:
+        caption = f"{label}: {caption}".rstrip()
+    lines = [instruction, f"Caption: {caption}".rstrip(), "Mentions:"]
     lines.extend(f"- {_one_line(m)}" for m in (mentions or []) if _one_line(m))
     for question, answer in qa_pairs:
         lines.append(f"Question: {question.strip()}")

@@ -67,24 +67,30 @@ def check_columns(figures: Any, required: Sequence[str] = (schema.ID, schema.IMA
 
 
 def context_columns(figures: Any) -> list[dict[str, Any]]:
-    """``caption``, ``mentions`` and ``modality`` of every row, without decoding any image.
+    """``caption``, ``mentions``, ``modality`` and ``fig_label`` of every row, without decoding any image.
 
     Example:
         >>> from datasets import Dataset
         >>> context_columns(Dataset.from_dict({"caption": ["(synthetic caption)"]}))
-        [{'caption': '(synthetic caption)', 'mentions': [], 'modality': 'other'}]
+        [{'caption': '(synthetic caption)', 'mentions': [], 'modality': 'other', 'fig_label': ''}]
     """
     n = len(figures)
     names = figures.column_names
     captions = column_values(figures, schema.CAPTION) if schema.CAPTION in names else [""] * n
     mentions = column_values(figures, schema.MENTIONS) if schema.MENTIONS in names else [[] for _ in range(n)]
     modalities = column_values(figures, schema.MODALITY) if schema.MODALITY in names else ["other"] * n
+    labels = column_values(figures, schema.FIG_LABEL) if schema.FIG_LABEL in names else [""] * n
     rows = []
-    for caption, mention, modality in zip(captions, mentions, modalities, strict=True):
+    for caption, mention, modality, label in zip(captions, mentions, modalities, labels, strict=True):
         if isinstance(mention, str):
             mention = [mention]
         rows.append(
-            {"caption": caption or "", "mentions": list(mention or []), "modality": modality or "other"}
+            {
+                "caption": caption or "",
+                "mentions": list(mention or []),
+                "modality": modality or "other",
+                "fig_label": label or "",
+            }
         )
     return rows
 

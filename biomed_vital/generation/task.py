@@ -40,6 +40,7 @@ from biomed_vital.engine.sharding import select_shard
 from biomed_vital.engine.sync import run_sync
 from biomed_vital.generation import rows
 from biomed_vital.generation.assembly import BLOCK_ROWS, BLOCKS_AHEAD, OutputWriter, RowBlock
+from biomed_vital.presets.registry import FromPreset
 
 __all__ = ["ModelTask", "RowPlan", "TaskConfig"]
 
@@ -47,10 +48,11 @@ logger = logging.getLogger("biomed_vital.generation")
 
 
 @dataclass
-class TaskConfig:
+class TaskConfig(FromPreset):
     """Options every model-called task has: how images are sent, sampling, and unusable replies.
 
-    Subclasses add their own fields and may change these defaults (each says which).
+    Subclasses add their own fields and may change these defaults (each says which); ``from_preset(name)``
+    builds one as a named preset sets it (:mod:`biomed_vital.presets`).
 
     Example:
         >>> TaskConfig(max_tokens=256).max_tokens
@@ -126,6 +128,8 @@ class ModelTask:
             model when ``engine`` is given, else ``gpt-4o``.
         config: the task's options (an instance of :attr:`config_class`); keyword arguments naming
             its fields override them.
+        preset: start from a named preset's options instead (``"biomed-vital"``; see
+            :mod:`biomed_vital.presets`); keyword arguments naming config fields override it.
         backend / engine / engine_config: where and how requests go. Pass ``engine=other.engine`` to
             share one cache and limiter with another task; keyword arguments may also name
             :class:`~biomed_vital.engine.BackendConfig` fields (``base_url``, ``api_key``, ...) and
@@ -159,11 +163,16 @@ class ModelTask:
         backend: BackendConfig | None = None,
         engine: RequestEngine | None = None,
         engine_config: EngineConfig | None = None,
+        preset: str | None = None,
         **options: Any,
     ) -> None:
         config_fields = {f.name for f in dataclasses.fields(self.config_class)}
         config_options = {name: options.pop(name) for name in list(options) if name in config_fields}
-        if config is None:
+        if preset is not None and config is not None:
+            raise ValueError(f"{type(self).__name__}: pass config= or preset=, not both")
+        if preset is not None:
+            config = self.config_class.from_preset(preset, **config_options)
+        elif config is None:
             config = self.config_class(**config_options)
         elif not isinstance(config, self.config_class):
             raise TypeError(
