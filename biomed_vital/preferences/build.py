@@ -33,6 +33,10 @@ def build_preferences(
 ) -> datasets.Dataset | datasets.DatasetDict:
     """Build clinician and/or judge pairs, mix them, and split them by figure when ``test_size`` is set.
 
+    With ``pairing="score_levels"`` (the ``biomed-vital`` preset) the splits are the paper's instead: judge pairs
+    are drawn within each score level's train or test items, and the first ``clinician_train_pairs`` clinician
+    pairs go to ``train``, the rest to ``test``; the result is always a ``DatasetDict``.
+
     Clinician pairs come from ``annotations`` and the ``candidates`` they name (by default the
     ``judged`` rows); judge pairs from ``judged`` unless ``judge_pairs=False``. When both are built,
     ``clinician_weight`` is required: clinician pairs get it and judge pairs keep ``weight``. With
@@ -46,7 +50,7 @@ def build_preferences(
         annotations: clinician annotation records: a JSONL path, a ``Dataset`` or a list of dicts.
         candidates: the rows the annotations name, when they are not ``judged`` (a ``Dataset`` or a path).
         config: a :class:`~biomed_vital.preferences.PreferenceBuildConfig`; keyword arguments naming
-            its fields override it.
+            its fields override it, and ``preset="biomed-vital"`` starts from a named preset instead.
 
     Raises:
         ValueError: when there is nothing to build, when annotations come without the rows they name,
@@ -76,11 +80,9 @@ def build_preferences(
         )
     clinician = build_clinician_pairs(annotations, candidates, config) if annotations is not None else None
     judge = build_judge_pairs(judged, config) if with_judge else None
-    if config.clinician_weight is not None:
-        weights = {schema.SOURCE_CLINICIAN: config.clinician_weight, schema.SOURCE_JUDGE: config.weight}
-        pairs = mix_preferences(clinician, judge, clinician_weight=weights)
-    else:
-        pairs = clinician if clinician is not None else judge
+    if config.pairing == "score_levels":
+        return _split_by_score_level(clinician, judge, config)
+    pairs = _mixed(clinician, judge, config)
     if not config.test_size:
         return pairs
     return train_test_split_by_figure(
@@ -94,3 +96,32 @@ def build_preferences(
 def _loaded(source: Any) -> Any:
     """A path or Hub id read with :func:`~biomed_vital.schema.load_stage`; anything else as it is."""
     return schema.load_stage(source) if isinstance(source, (str, os.PathLike)) else source
+
+
+def _mixed(clinician: Any, judge: Any, config: PreferenceBuildConfig) -> Any:
+    """Clinician and judge pairs in one Dataset, weighted by source when ``clinician_weight`` is set."""
+    if config.clinician_weight is not None:
+        weights = {schema.SOURCE_CLINICIAN: config.clinician_weight, schema.SOURCE_JUDGE: config.weight}
+        return mix_preferences(clinician, judge, clinician_weight=weights)
+    return clinician if clinician is not None else judge
+
+
+def _split_by_score_level(clinician: Any, judge: Any, config: PreferenceBuildConfig) -> Any:
+    """The paper's splits: judge pairs split within each score level, the first clinician pairs to train."""
+    from datasets import DatasetDict
+
+    parts: dict[str, tuple[Any, Any]] = {}
+    cut = 0
+    if clinician is not None:
+        cut = len(clinician)
+        if config.clinician_train_pairs is not None:
+            cut = min(config.clinician_train_pairs, cut)
+    for name, rows in (("train", range(cut)), ("test", range(cut, len(clinician or [])))):
+        clinician_part = clinician.select(rows) if clinician is not None else None
+        parts[name] = (clinician_part, judge[name] if judge is not None else None)
+    return DatasetDict(
+        {
+            name: _mixed(clinician_part, judge_part, config)
+            for name, (clinician_part, judge_part) in parts.items()
+        }
+    )

@@ -2,7 +2,8 @@
 
 Every option of :class:`~biomed_vital.preferences.ClinicianPairConfig` and
 :class:`~biomed_vital.preferences.JudgePairConfig` (their shared fields once), plus how the two sets
-of pairs are mixed and split. No default is changed.
+of pairs are mixed and split. No default is changed. ``PreferenceBuildConfig.from_preset("biomed-vital")``
+builds the authors' training and test pairs (:mod:`biomed_vital.presets.preferences`).
 """
 
 from __future__ import annotations
@@ -51,6 +52,13 @@ class PreferenceBuildConfig(ClinicianPairConfig, JudgePairConfig):
         default=True,
         metadata={"help": "Split figures with clinician pairs apart from judge-only figures."},
     )
+    clinician_train_pairs: int | None = field(
+        default=None,
+        metadata={
+            "help": "With pairing='score_levels': the first this many clinician pairs (in record order) go to "
+            "the train split and the rest to test (the paper: 50); empty: all to train."
+        },
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -68,6 +76,20 @@ class PreferenceBuildConfig(ClinicianPairConfig, JudgePairConfig):
             raise ValueError(
                 f"test_size {self.test_size} is neither a fraction (0 < x < 1) nor a whole number of figures"
             )
+        if self.pairing == "score_levels" and self.test_size:
+            raise ValueError(
+                "pairing='score_levels' splits the items of each score level into train and test itself; "
+                "leave test_size at 0"
+            )
+        if self.clinician_train_pairs is not None:
+            if self.pairing != "score_levels":
+                raise ValueError(
+                    "clinician_train_pairs applies with pairing='score_levels'; to split by figure, use test_size"
+                )
+            if isinstance(self.clinician_train_pairs, bool) or self.clinician_train_pairs < 0:
+                raise ValueError(
+                    f"clinician_train_pairs must be a whole number >= 0, got {self.clinician_train_pairs!r}"
+                )
 
     @property
     def split_test_size(self) -> float | int:

@@ -2,8 +2,10 @@
 :meth:`~biomed_vital.preferences.PreferenceDataset.from_judge_scores`.
 
 Rows the judge could not score, or whose generation failed, are skipped and counted. An *item* is a
-question/answer turn with its ``judge_turn_scores`` entry, or a whole candidate with its
-``judge_score``; items are paired by :func:`sample_pair_indices` and laid out with
+question/answer turn with its ``judge_turn_scores`` entry, a candidate's first question/answer with its
+``judge_score``, or a whole candidate with its ``judge_score``; items are paired by
+:func:`sample_pair_indices` (or, as the paper did, across score levels by
+:func:`sample_score_level_pairs`) and laid out with
 :func:`~biomed_vital.data.format_selector_text` (turns) or
 :func:`~biomed_vital.data.format_selector_conversation` (conversations), the layouts ``select()``
 scores.
@@ -28,6 +30,7 @@ __all__ = [
     "PAIR_KIND_SCORE_LEVELS",
     "build_judge_pairs",
     "sample_pair_indices",
+    "sample_score_level_pairs",
 ]
 
 #: ``pair_kind`` of two answers to the same question of one figure (per-turn scores).
@@ -52,7 +55,8 @@ def build_judge_pairs(judged: Any, config: JudgePairConfig) -> Any:
 
     Call it through :meth:`PreferenceDataset.from_judge_scores
     <biomed_vital.preferences.PreferenceDataset.from_judge_scores>`, which documents the rules and
-    takes the options as keyword arguments.
+    takes the options as keyword arguments. With ``pairing="score_levels"`` the result is a
+    ``DatasetDict`` with ``train`` and ``test``; otherwise one ``Dataset``.
 
     Example:
         >>> pairs = build_judge_pairs(judged, JudgePairConfig(min_gap=3))      # doctest: +SKIP
@@ -66,17 +70,49 @@ def build_judge_pairs(judged: Any, config: JudgePairConfig) -> Any:
         unit = "turn" if schema.JUDGE_TURN_SCORES in judged.column_names else "conversation"
     if unit == "conversation":
         items = _conversation_items(rows)
+    elif unit == "first_pair":
+        items = _first_pair_items(judged, rows, config.max_mentions, counts)
     else:
         items = _turn_items(judged, rows, config.max_mentions, counts)
     counts["items"] = len(items.rows)
+    rng = np.random.default_rng(config.seed)
+    if config.pairing == "score_levels":
+        from datasets import DatasetDict
+
+        train, test, level_counts = sample_score_level_pairs(
+            items.scores,
+            float(config.min_gap),
+            config.level_train_fraction,
+            int(config.num_pairs or 0),
+            config.num_test_pairs,
+            rng,
+        )
+        counts.update(level_counts)
+        splits = {}
+        for name, (high, low) in (("train", train), ("test", test)):
+            split_counts = {**counts, "sampled_pairs": len(high)}
+            no_group = np.zeros(len(high), dtype=bool)
+            splits[name] = _assemble(judged, config, rows, items, unit, high, low, no_group, split_counts)
+        return DatasetDict(splits)
     high, low, same_group, counts["items_without_partner"] = sample_pair_indices(
-        items.groups,
-        items.scores,
-        float(config.min_gap),
-        config.pairs_per_item,
-        np.random.default_rng(config.seed),
+        items.groups, items.scores, float(config.min_gap), config.pairs_per_item, rng
     )
     counts["sampled_pairs"] = len(high)
+    return _assemble(judged, config, rows, items, unit, high, low, same_group, counts)
+
+
+def _assemble(
+    judged: Any,
+    config: JudgePairConfig,
+    rows: _UsableRows,
+    items: _Items,
+    unit: str,
+    high: np.ndarray,
+    low: np.ndarray,
+    same_group: np.ndarray,
+    counts: dict[str, int],
+) -> Any:
+    """The preference Dataset of the sampled (higher, lower) item pairs."""
     chosen_rows, rejected_rows = items.rows[high], items.rows[low]
     if unit == "conversation":
         needed = np.unique(np.concatenate([chosen_rows, rejected_rows]))
@@ -91,7 +127,7 @@ def build_judge_pairs(judged: Any, config: JudgePairConfig) -> Any:
         chosen_text = [items.texts[int(i)] for i in high]
         rejected_text = [items.texts[int(i)] for i in low]
         questions = [items.questions[int(i)] for i in high]
-        same_kind = PAIR_KIND_SAME_QUESTION
+        same_kind = PAIR_KIND_SAME_QUESTION if unit == "turn" else PAIR_KIND_SAME_FIGURE
     draft = PairDraft(
         chosen_rows=chosen_rows.tolist(),
         rejected_rows=rejected_rows.tolist(),
@@ -172,6 +208,37 @@ class _Items:
 def _conversation_items(rows: _UsableRows) -> _Items:
     """One item per usable row, scored by ``judge_score`` and grouped by figure."""
     return _Items(rows.rows, rows.scores[rows.rows], rows.figures[rows.rows].astype(str))
+
+
+def _first_pair_items(judged: Any, rows: _UsableRows, max_mentions: int, counts: dict[str, int]) -> _Items:
+    """One item per usable row: its first question/answer, scored by ``judge_score`` and grouped by figure;
+    rows without a question/answer pair are skipped and counted in ``counts``."""
+    require_columns(judged, [schema.MESSAGES], "judged rows (unit='first_pair')")
+    row_inputs = read_item_texts(
+        judged, rows.rows, max_mentions, "Reading judged first pairs", whole_conversation=False
+    )
+    item_rows: list[int] = []
+    texts: list[str] = []
+    questions: list[str] = []
+    counts["skipped_no_pair"] = 0
+    for row in rows.rows.tolist():
+        caption, mentions, messages = row_inputs.pop(row)
+        turns = qa_pairs(messages)
+        if not turns:
+            counts["skipped_no_pair"] += 1
+            continue
+        question, answer = turns[0]
+        texts.append(format_selector_text(caption, mentions, question, answer, max_mentions=max_mentions))
+        questions.append(question)
+        item_rows.append(row)
+    item_array = np.array(item_rows, dtype=np.int64)
+    return _Items(
+        item_array,
+        rows.scores[item_array],
+        rows.figures[item_array].astype(str) if len(item_array) else np.zeros(0, dtype=str),
+        texts,
+        questions,
+    )
 
 
 def _turn_items(judged: Any, rows: _UsableRows, max_mentions: int, counts: dict[str, int]) -> _Items:
@@ -294,3 +361,77 @@ def sample_pair_indices(
         same_figure[unique_positions],
         items_without_partner,
     )
+
+
+def sample_score_level_pairs(
+    scores: np.ndarray,
+    min_gap: float,
+    train_fraction: float,
+    num_pairs: int,
+    num_test_pairs: int,
+    rng: np.random.Generator,
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], dict[str, int]]:
+    """Draw pairs across whole-number score levels, as BioMed-VITAL's selector training did.
+
+    The items of each level (in their order) are split: the first ``train_fraction`` are for training, the
+    rest for testing. Each draw picks two levels at least ``min_gap`` apart uniformly among the pairs of
+    levels that can give an item to that split (a level with a single item is never drawn, as in the
+    authors' script), then one item from each. Items of any figure meet; the same pair may be drawn twice.
+
+    Returns:
+        ``(train_higher, train_lower)``, ``(test_higher, test_lower)`` (item indices) and counts.
+
+    Raises:
+        ValueError: a score is not a whole number (levels are whole-number scores).
+
+    Example:
+        >>> train, test, counts = sample_score_level_pairs(
+        ...     np.array([9.0, 9.0, 2.0, 2.0, 5.0]), 1.0, 0.5, 3, 1, np.random.default_rng(0))
+        >>> train[0].tolist(), train[1].tolist(), test[0].tolist(), test[1].tolist()
+        ([0, 0, 0], [2, 2, 2], [1], [3])
+    """
+    fractional = np.flatnonzero(np.abs(scores - np.round(scores)) > 1e-9)
+    if fractional.size:
+        first = int(fractional[0])
+        raise ValueError(
+            f"pairing='score_levels' groups items by whole-number score, but item {first} scores "
+            f"{scores[first]:g}; judge with granularity='first_pair' and score_parsing='first_line' (the "
+            "biomed-vital preset), or use pairing='anchored'"
+        )
+    levels, inverse = np.unique(scores, return_inverse=True)
+    members = [np.flatnonzero(inverse == level) for level in range(len(levels))]
+    # the scripts take len * 4 // 5; the small epsilon keeps 0.8 * 5 from rounding down to 3
+    cuts = [int(math.floor(len(m) * train_fraction + 1e-9)) for m in members]
+    parts = {
+        "train": [m[:cut] if len(m) >= 2 else m[:0] for m, cut in zip(members, cuts, strict=True)],
+        "test": [m[cut:] if len(m) >= 2 else m[:0] for m, cut in zip(members, cuts, strict=True)],
+    }
+    counts = {
+        "score_levels": len(levels),
+        "train_items": int(sum(len(p) for p in parts["train"])),
+        "test_items": int(sum(len(p) for p in parts["test"])),
+    }
+    drawn: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for split, wanted in (("train", num_pairs), ("test", num_test_pairs)):
+        pools = parts[split]
+        usable = [i for i, pool in enumerate(pools) if len(pool)]
+        level_pairs = np.array(
+            [(a, b) for a in usable for b in usable if a < b and levels[b] - levels[a] >= min_gap],
+            dtype=np.int64,
+        ).reshape(-1, 2)
+        counts[f"{split}_level_pairs"] = len(level_pairs)
+        if not len(level_pairs) or not wanted:
+            drawn[split] = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+            continue
+        chosen_levels = level_pairs[rng.integers(len(level_pairs), size=wanted)]
+        sizes = np.array([len(pool) for pool in pools])
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        flat = np.concatenate(pools)
+
+        picked = []
+        for level in (chosen_levels[:, 0], chosen_levels[:, 1]):
+            offsets = np.floor(rng.random(len(level)) * sizes[level]).astype(np.int64)
+            picked.append(flat[starts[level] + offsets])
+        lower, higher = picked
+        drawn[split] = (higher, lower)
+    return drawn["train"], drawn["test"], counts

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from biomed_vital import schema
 from biomed_vital.data import DEFAULT_MAX_MENTIONS
+from biomed_vital.presets.registry import FromPreset
 
 __all__ = ["PairConfig", "positive_weight", "resolve_config"]
 
@@ -21,8 +22,10 @@ ConfigT = TypeVar("ConfigT", bound="PairConfig")
 
 
 @dataclass
-class PairConfig:
+class PairConfig(FromPreset):
     """Options every pair builder has: the initial pair weight, the text layout and the image column.
+
+    ``from_preset(name)`` builds a config as a named preset sets it (:mod:`biomed_vital.presets`).
 
     Example:
         >>> PairConfig(weight=2.0).max_mentions
@@ -77,16 +80,23 @@ def resolve_config(
 ) -> ConfigT:
     """``config`` (or the defaults of ``config_class``) with the fields named in ``overrides`` replaced.
 
+    A ``preset`` key starts from that named preset instead of the defaults (not together with ``config``).
     A key that is not a field of ``config_class`` is a ``TypeError`` that lists the fields.
 
     Example:
         >>> resolve_config(PairConfig, None, {"weight": 2.0}).weight
         2.0
     """
+    overrides = dict(overrides)
+    preset = overrides.pop("preset", None)
     names = [f.name for f in dataclasses.fields(config_class)]
     unknown = sorted(set(overrides) - set(names))
     if unknown:
         raise TypeError(f"unknown option(s) {unknown}; {config_class.__name__} fields are {sorted(names)}")
+    if preset is not None:
+        if config is not None:
+            raise ValueError("pass config= or preset=, not both")
+        return config_class.from_preset(preset, **overrides)
     if config is None:
         return config_class(**overrides)
     if not isinstance(config, config_class):

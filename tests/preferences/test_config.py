@@ -51,7 +51,14 @@ def test_defaults_and_help_text():
     [
         (JudgePairConfig, {"min_gap": 0}, "min_gap must be a positive number"),
         (JudgePairConfig, {"pairs_per_item": 0}, "pairs_per_item must be an integer >= 1"),
-        (JudgePairConfig, {"unit": "sentence"}, "unit must be 'auto', 'turn' or 'conversation'"),
+        (
+            JudgePairConfig,
+            {"unit": "sentence"},
+            r"unit must be one of \['auto', 'turn', 'first_pair', 'conversation'\]",
+        ),
+        (JudgePairConfig, {"pairing": "random"}, r"pairing must be one of \['anchored', 'score_levels'\]"),
+        (JudgePairConfig, {"pairing": "score_levels"}, "pairing='score_levels' needs num_pairs"),
+        (JudgePairConfig, {"level_train_fraction": 1.0}, "level_train_fraction must be between 0 and 1"),
         (ClinicianPairConfig, {"contradictions": "maybe"}, "contradictions must be 'drop' or 'keep'"),
         (PairConfig, {"weight": -1}, "weight must be a positive finite number"),
         (PairConfig, {"max_mentions": -1}, "max_mentions must be an integer >= 0"),
@@ -61,6 +68,12 @@ def test_defaults_and_help_text():
         # the build config checks the builders' fields too
         (PreferenceBuildConfig, {"min_gap": -1}, "min_gap must be a positive number"),
         (PreferenceBuildConfig, {"contradictions": "maybe"}, "contradictions must be"),
+        (
+            PreferenceBuildConfig,
+            {"pairing": "score_levels", "num_pairs": 10, "test_size": 0.2},
+            "splits the items of each score level into train and test itself",
+        ),
+        (PreferenceBuildConfig, {"clinician_train_pairs": 50}, "clinician_train_pairs applies with pairing"),
     ],
 )
 def test_bad_values_are_refused_with_the_option_named(config_class, options, message):
