@@ -1,4 +1,9 @@
-"""`SelectorConfig`: the configuration of the selection model (image encoder + text encoder + MLP head)."""
+"""`SelectorConfig`: the configuration of the selection model (image encoder + text encoder + MLP head).
+
+`SelectorConfig.from_preset("biomed-vital")` is the authors' selector: BiomedCLIP-shaped towers (ViT-B/16 and
+PubMedBERT, with BiomedCLIP's projections), L2-normalised text and image features concatenated, and an MLP
+1,024 -> 512 -> 512 -> 512 -> 1 with ReLU and a sigmoid on the output (`biomed_vital.presets.selection`).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,17 @@ from huggingface_hub.dataclasses import strict
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
+from biomed_vital.presets.registry import FromPreset
+
 FEATURE_PARTS = ("img", "txt", "img*txt", "|img-txt|", "img-txt")
 POOLING_CHOICES = ("auto", "pooler", "cls", "mean")
+PROJECTION_CHOICES = ("linear", "mlp")
+HEAD_ACTIVATIONS = ("gelu", "relu")
+SCORE_ACTIVATIONS = ("none", "sigmoid")
 
 
 @strict
-class SelectorConfig(PreTrainedConfig):
+class SelectorConfig(PreTrainedConfig, FromPreset):
     """Configuration of a [`SelectorModel`]: two encoder configs plus the options of the scoring head.
 
     The vision and text encoders can be any Hugging Face configs that `AutoModel.from_config` turns into an
@@ -22,9 +32,15 @@ class SelectorConfig(PreTrainedConfig):
         vision_config: config (or dict with `model_type`) of the image encoder. Defaults to a ViT.
         text_config: config (or dict with `model_type`) of the text encoder. Defaults to a BERT.
         projection_dim: size both pooled encoder outputs are projected to before they are combined.
+        vision_projection / text_projection: `linear` (one layer) or `mlp` (linear, GELU, linear, with a hidden
+            width of (encoder width + projection_dim) // 2, as open_clip's text towers have).
+        projection_bias: give the projection layers a bias (BiomedCLIP's have none).
         head_hidden_size: width of the hidden layers of the MLP head.
         head_layers: number of hidden layers of the MLP head (0 gives a linear head).
+        head_activation: `gelu` or `relu` after each hidden layer of the head.
         head_dropout: dropout inside the head.
+        score_activation: `none` (the head's output is the score) or `sigmoid` (scores in (0, 1), as the paper's
+            selector has).
         feature_combination: how image and text features are joined before the head; any of
             `img`, `txt`, `img*txt`, `|img-txt|`, `img-txt`.
         normalize_features: L2-normalise the projected features (as CLIP does) before combining them.
@@ -55,9 +71,14 @@ class SelectorConfig(PreTrainedConfig):
     vision_config: PreTrainedConfig | dict | None = None
     text_config: PreTrainedConfig | dict | None = None
     projection_dim: int = 256
+    vision_projection: str = "linear"
+    text_projection: str = "linear"
+    projection_bias: bool = True
     head_hidden_size: int = 256
     head_layers: int = 1
+    head_activation: str = "gelu"
     head_dropout: float = 0.1
+    score_activation: str = "none"
     feature_combination: list[str] | tuple[str, ...] = ("img", "txt", "img*txt", "|img-txt|")
     normalize_features: bool = True
     vision_pooling: str = "auto"
@@ -92,6 +113,14 @@ class SelectorConfig(PreTrainedConfig):
             )
         if not 0.0 <= self.head_dropout < 1.0:
             raise ValueError(f"head_dropout must be in [0, 1); got {self.head_dropout}.")
+        for name, choices in (
+            ("vision_projection", PROJECTION_CHOICES),
+            ("text_projection", PROJECTION_CHOICES),
+            ("head_activation", HEAD_ACTIVATIONS),
+            ("score_activation", SCORE_ACTIVATIONS),
+        ):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name}={getattr(self, name)!r} is invalid: use one of {list(choices)}.")
 
 
 __all__ = ["SelectorConfig"]

@@ -2,7 +2,8 @@
 
 An image encoder and a text encoder (any Hugging Face encoders, built with `AutoModel`) produce pooled
 features; both are projected to a shared size, combined (`[img, txt, img*txt, |img-txt|]` by default) and an
-MLP head maps the result to one scalar per (image, text) pair. The model returns a
+MLP head maps the result to one scalar per (image, text) pair (through a sigmoid when the config says so, as
+the paper's selector does). `SelectorModel.from_biomedclip` starts from BiomedCLIP's open_clip checkpoint. The model returns a
 `SequenceClassifierOutput` with `logits` of shape `(batch, 1)`, which is what `trl.RewardTrainer` expects.
 """
 
@@ -35,6 +36,16 @@ def _encoder_config_and_class(name_or_path: str | os.PathLike, side: str, **load
     return config, model_class
 
 
+def _projection(kind: str, width: int, size: int, bias: bool) -> nn.Module:
+    """A tower's projection: one linear layer, or open_clip's two-layer MLP (hidden width halfway between)."""
+    if kind == "mlp":
+        hidden = (width + size) // 2
+        return nn.Sequential(
+            nn.Linear(width, hidden, bias=bias), nn.GELU(), nn.Linear(hidden, size, bias=bias)
+        )
+    return nn.Linear(width, size, bias=bias)
+
+
 class SelectorModel(PreTrainedModel):
     """Multimodal reward model that scores (image, text) pairs; the BioMed-VITAL selection model.
 
@@ -63,15 +74,26 @@ class SelectorModel(PreTrainedModel):
         self.text_model = AutoModel.from_config(config.text_config)
         vision_width = config.vision_config.hidden_size  # type: ignore[union-attr]
         text_width = config.text_config.hidden_size  # type: ignore[union-attr]
-        self.vision_projection = nn.Linear(vision_width, config.projection_dim)
-        self.text_projection = nn.Linear(text_width, config.projection_dim)
+        self.vision_projection = _projection(
+            config.vision_projection, vision_width, config.projection_dim, config.projection_bias
+        )
+        self.text_projection = _projection(
+            config.text_projection, text_width, config.projection_dim, config.projection_bias
+        )
 
         layers: list[nn.Module] = []
         width = config.projection_dim * len(config.feature_combination)
+        activation = {"gelu": nn.GELU, "relu": nn.ReLU}[config.head_activation]
         for _ in range(config.head_layers):
-            layers += [nn.Linear(width, config.head_hidden_size), nn.GELU(), nn.Dropout(config.head_dropout)]
+            layers += [
+                nn.Linear(width, config.head_hidden_size),
+                activation(),
+                nn.Dropout(config.head_dropout),
+            ]
             width = config.head_hidden_size
         layers.append(nn.Linear(width, 1))
+        if config.score_activation == "sigmoid":
+            layers.append(nn.Sigmoid())
         self.score_head = nn.Sequential(*layers)
 
         # Some text towers (CLIP's) reject token_type_ids; decide once instead of per call.
@@ -117,6 +139,37 @@ class SelectorModel(PreTrainedModel):
         model.text_model.load_state_dict(text.state_dict())
         return model
 
+    @classmethod
+    def from_biomedclip(
+        cls,
+        path_or_hub_id: str | os.PathLike = "microsoft/BiomedCLIP-PubMedBERT_256-vit_base_patch16_224",
+        *,
+        vision_num_heads: int | None = None,
+        text_num_heads: int | None = None,
+        load_kwargs: dict[str, Any] | None = None,
+        **head_kwargs: Any,
+    ) -> SelectorModel:
+        """The paper's selector: BiomedCLIP's towers and projections (open_clip format) with the paper's head.
+
+        Reads an open_clip checkpoint (a folder or a Hub id) and maps its timm ViT and BERT towers onto this
+        model's towers, so the projected features equal open_clip's embeddings; the head is the `biomed-vital`
+        preset's (`head_kwargs` change it). Pair it with `SelectorProcessor.from_biomedclip`. See
+        `biomed_vital.selection.biomedclip` for the layout it reads and what it refuses.
+
+        Example:
+            >>> model = SelectorModel.from_biomedclip()                                   # doctest: +SKIP
+            >>> model = SelectorModel.from_biomedclip("path/to/BiomedCLIP", head_layers=1)  # doctest: +SKIP
+        """
+        from biomed_vital.selection.biomedclip import biomedclip_selector
+
+        return biomedclip_selector(
+            path_or_hub_id,
+            vision_num_heads=vision_num_heads,
+            text_num_heads=text_num_heads,
+            load_kwargs=load_kwargs,
+            **head_kwargs,
+        )
+
     # ------------------------------------------------------------------ Hub
     def model_card(
         self,
@@ -140,7 +193,8 @@ class SelectorModel(PreTrainedModel):
             "vision tower": f"{config.vision_config.model_type} (hidden size {config.vision_config.hidden_size})",
             "text tower": f"{config.text_config.model_type} (hidden size {config.text_config.hidden_size})",
             "projection_dim": config.projection_dim,
-            "head": f"{config.head_layers} hidden layer(s) of {config.head_hidden_size}",
+            "head": f"{config.head_layers} hidden layer(s) of {config.head_hidden_size} ({config.head_activation})"
+            + (", sigmoid output" if config.score_activation == "sigmoid" else ""),
             "feature_combination": ", ".join(config.feature_combination),
             "frozen": ", ".join(
                 n for n, f in (("vision", config.freeze_vision), ("text", config.freeze_text)) if f
@@ -281,13 +335,41 @@ class SelectorModel(PreTrainedModel):
             outputs = self.text_model(**kwargs)
             return self._pool(outputs, self.config.text_pooling, attention_mask)
 
+    def get_image_features(self, pixel_values: torch.Tensor, *, normalize: bool = False) -> torch.Tensor:
+        """Projected image features `(batch, projection_dim)` (what CLIP's `get_image_features` returns).
+
+        Example:
+            >>> embeddings = model.get_image_features(batch["pixel_values"], normalize=True)  # doctest: +SKIP
+        """
+        projection = self.vision_projection
+        features = projection(self.encode_image(pixel_values).to(next(projection.parameters()).dtype))
+        return nn.functional.normalize(features, dim=-1) if normalize else features
+
+    def get_text_features(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        *,
+        normalize: bool = False,
+    ) -> torch.Tensor:
+        """Projected text features `(batch, projection_dim)` (what CLIP's `get_text_features` returns).
+
+        Example:
+            >>> embeddings = model.get_text_features(batch["input_ids"], batch["attention_mask"])  # doctest: +SKIP
+        """
+        projection = self.text_projection
+        pooled = self.encode_text(input_ids, attention_mask, token_type_ids)
+        features = projection(pooled.to(next(projection.parameters()).dtype))
+        return nn.functional.normalize(features, dim=-1) if normalize else features
+
     def score_features(self, image_features: torch.Tensor, text_features: torch.Tensor) -> torch.Tensor:
         """Scores `(batch, 1)` from pooled encoder features (the cached-features path).
 
         Example:
             >>> scores = model.score_features(torch.randn(4, 32), torch.randn(4, 32))  # doctest: +SKIP
         """
-        head_dtype = self.vision_projection.weight.dtype
+        head_dtype = next(self.score_head.parameters()).dtype
         image = self.vision_projection(image_features.to(head_dtype))
         text = self.text_projection(text_features.to(head_dtype))
         if self.config.normalize_features:

@@ -62,6 +62,27 @@ class SelectorProcessor(ProcessorMixin):
         tokenizer = AutoTokenizer.from_pretrained(text_name_or_path, **load_kwargs)
         return cls(image_processor=image_processor, tokenizer=tokenizer)
 
+    @classmethod
+    def from_biomedclip(
+        cls,
+        path_or_hub_id: str | os.PathLike = "microsoft/BiomedCLIP-PubMedBERT_256-vit_base_patch16_224",
+        *,
+        truncation_side: str = "right",
+        load_kwargs: dict[str, Any] | None = None,
+    ) -> SelectorProcessor:
+        """The processor of a BiomedCLIP-layout open_clip checkpoint: its preprocessing and tokenizer.
+
+        The counterpart of `SelectorModel.from_biomedclip`: images and texts become the inputs open_clip
+        would give the towers (`truncation_side="right"`, open_clip's cut; see
+        `biomed_vital.selection.biomedclip.biomedclip_processor`).
+
+        Example:
+            >>> processor = SelectorProcessor.from_biomedclip()   # doctest: +SKIP
+        """
+        from biomed_vital.selection.biomedclip import biomedclip_processor
+
+        return biomedclip_processor(path_or_hub_id, truncation_side=truncation_side, load_kwargs=load_kwargs)
+
     def __call__(
         self,
         images: Any = None,

@@ -35,9 +35,10 @@ def _candidate_texts(caption: Any, mentions: Any, messages: Any, score_by: str) 
 
     if score_by == "conversation":
         return [format_selector_conversation(caption, mentions, messages)] if messages else []
-    return [
-        format_selector_text(caption, mentions, question, answer) for question, answer in qa_pairs(messages)
-    ]
+    pairs = qa_pairs(messages)
+    if score_by == "first_pair":
+        pairs = pairs[:1]
+    return [format_selector_text(caption, mentions, question, answer) for question, answer in pairs]
 
 
 class _CandidateBatch:
@@ -80,7 +81,11 @@ class _CandidateBatch:
 
 
 def _cutoffs(
-    scores: np.ndarray, groups: np.ndarray, top_fraction: float | None, threshold: float | None
+    scores: np.ndarray,
+    groups: np.ndarray,
+    top_fraction: float | None,
+    threshold: float | None,
+    rounding: str = "ceil",
 ) -> tuple[np.ndarray, dict[str, float | None]]:
     keep = ~np.isnan(scores)
     cutoffs: dict[str, float | None] = {}
@@ -88,12 +93,15 @@ def _cutoffs(
         members = np.flatnonzero((groups == group) & ~np.isnan(scores))
         cutoff = None
         if top_fraction is not None and members.size:
-            count = max(1, math.ceil(top_fraction * members.size))
+            if rounding == "floor":  # int(), as the paper's script counts; may keep none
+                count = int(math.floor(top_fraction * members.size + 1e-9))
+            else:
+                count = max(1, math.ceil(top_fraction * members.size - 1e-9))
             # stable sort: among equal scores the earlier candidate wins
             order = members[np.argsort(-scores[members], kind="stable")]
             dropped = order[count:]
             keep[dropped] = False
-            cutoff = float(scores[order[count - 1]])
+            cutoff = float(scores[order[count - 1]]) if count else None
         if threshold is not None:
             keep[members[scores[members] < threshold]] = False
             cutoff = threshold if cutoff is None else max(cutoff, threshold)
@@ -162,13 +170,15 @@ def select(
     *,
     config: SelectionConfig | None = None,
     output_dir: str | os.PathLike | None = None,
+    preset: str | None = None,
     **options: Any,
 ) -> Dataset:
     """Score every candidate conversation and keep the best ones; adds the `selector_score` column.
 
     A candidate's score is the mean of the scores of its question/answer pairs, each laid out with
-    `format_selector_text` (`score_by="qa_mean"`), or the score of the whole conversation laid out with
-    `format_selector_conversation` (`score_by="conversation"`). Rows whose `status` is not `"ok"`, whose
+    `format_selector_text` (`score_by="qa_mean"`), the score of its first pair (`score_by="first_pair"`, the
+    paper's), or the score of the whole conversation laid out with `format_selector_conversation`
+    (`score_by="conversation"`). Rows whose `status` is not `"ok"`, whose
     image cannot be decoded or whose conversation has no answer get `selector_score=None` and are never kept.
 
     Args:
@@ -178,6 +188,8 @@ def select(
         config: a `SelectionConfig` (`top_fraction`, `threshold`, `per_modality`, `score_by`, `batch_size`,
             `num_workers`, `max_length`); keyword arguments naming its fields override it. With neither
             `top_fraction` nor `threshold`, every scored candidate is kept (pure scoring).
+        preset: start from a named preset's `SelectionConfig` instead (`"biomed-vital"`: first pair, the whole
+            pool ranked together, `int(fraction * n)` kept); `options` override it.
         output_dir: where the selection report goes: `selection_summary.json` (counts kept/dropped per
             modality, cut-offs, failures), `score_histogram.png` and `scores.npy` (one score per row, NaN where
             not scored).
@@ -195,6 +207,10 @@ def select(
             f"select() got unknown option(s) {unknown}; SelectionConfig fields are "
             f"{sorted(f.name for f in fields(SelectionConfig))}"
         )
+    if preset is not None:
+        if config is not None:
+            raise ValueError("select(): pass config= or preset=, not both")
+        config = SelectionConfig.from_preset(preset)
     config = replace(config, **options) if config is not None else SelectionConfig(**options)
     top_fraction, threshold, per_modality = config.top_fraction, config.threshold, config.per_modality
     score_by, batch_size, num_workers, max_length = (
@@ -280,7 +296,9 @@ def select(
         if per_modality
         else np.full(total, "all", dtype=object)
     )
-    keep, cutoffs = _cutoffs(np.asarray(scores, dtype=np.float64), groups, top_fraction, threshold)
+    keep, cutoffs = _cutoffs(
+        np.asarray(scores, dtype=np.float64), groups, top_fraction, threshold, config.fraction_rounding
+    )
 
     if output_path is not None:
         if isinstance(scores, np.memmap):

@@ -6,7 +6,8 @@ card and `accelerate` (single CPU, one GPU or `accelerate launch` on many) all c
 * images: `chosen_image` / `rejected_image` columns are decoded by the dataloader workers and preprocessed in
   the collator; or cached encoder features (`compute_features`) replace images and/or texts;
 * per-pair `weight` (clinician pairs weigh more) and an optional `clinician_weight` override;
-* the `logistic` and `hinge` losses on raw scores (`biomed_vital.selection.losses`);
+* the `logistic` and `hinge` losses on the model's scores, weighted per pair and reduced as
+  `loss_reduction` says (`biomed_vital.selection.losses`);
 * evaluation metrics: pairwise accuracy on judge pairs, alignment with clinicians, ROC-AUC of score
   differences, and the rank / MAP of clinician-preferred answers (`biomed_vital.selection.metrics`).
 """
@@ -290,6 +291,7 @@ class SelectorTrainer(RewardTrainer):
             weight,
             loss_type=self.args.loss_type,
             margin=margin if margin is not None else self.args.margin,
+            reduction=self.args.loss_reduction,
         )
         if self.args.center_rewards_coefficient is not None:
             loss = loss + self.args.center_rewards_coefficient * torch.mean(

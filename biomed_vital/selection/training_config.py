@@ -10,6 +10,10 @@
 * `learning_rate=2e-5` (RewardConfig: 1e-4, too high to fine-tune pretrained encoders) and
   `per_device_train_batch_size=per_device_eval_batch_size=32` (RewardConfig: 8; a pair is two small
   encoder passes, and larger batches steady the pairwise loss).
+
+`SelectorTrainingConfig.from_preset("biomed-vital", output_dir=...)` is the authors' training: Adam at a constant
+1e-5 for 6 epochs in batches of 64, a margin-1 hinge on the selector's sigmoid outputs, `w * loss` averaged over
+the batch, texts cut to 256 tokens from the end (`biomed_vital.presets.selection`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from dataclasses import dataclass, field
 import torch
 from trl import RewardConfig
 
-from biomed_vital.selection.losses import LOSS_TYPES
+from biomed_vital.presets.registry import FromPreset
+from biomed_vital.selection.losses import LOSS_REDUCTIONS, LOSS_TYPES
 
 __all__ = ["SelectorTrainingConfig"]
 
@@ -32,7 +37,7 @@ def _accelerator_supports_bf16() -> bool:
 
 
 @dataclass
-class SelectorTrainingConfig(RewardConfig):
+class SelectorTrainingConfig(RewardConfig, FromPreset):
     """Training arguments of the selector: `trl.RewardConfig` plus the selector's loss options.
 
     Device-dependent defaults are resolved for the machine instead of TRL's GPU defaults: `bf16=None` becomes
@@ -45,6 +50,9 @@ class SelectorTrainingConfig(RewardConfig):
             difference (default 0). A `margin` column in the dataset overrides it per pair.
         clinician_weight: if set, every pair whose `source` is `"clinician"` gets this weight (judge pairs keep
             their `weight` column, or 1).
+        loss_reduction: `"weighted_mean"` (default: `sum(w * loss) / sum(w)`, a weight sets a pair's share of its
+            batch) or `"batch_mean"` (the paper's: `mean(w * loss)`, a weight scales the pair's gradient). A
+            clinician weight means different things under the two; compare sweeps within one.
         max_length: tokens per text; longer texts are truncated (default: the tokenizer's limit), never dropped.
         truncation_side: `"left"` cuts the start of the text (caption, mentions) so the answer, which comes last
             in the selector layout, is always seen; `"right"` cuts the end. None (default) keeps the processor's
@@ -87,6 +95,13 @@ class SelectorTrainingConfig(RewardConfig):
         default=None,
         metadata={"help": "Weight given to every clinician pair (None keeps the weight column)."},
     )
+    loss_reduction: str = field(
+        default="weighted_mean",
+        metadata={
+            "help": "weighted_mean: sum(w*loss)/sum(w); batch_mean: mean(w*loss), the paper's (a weight then "
+            "scales its pair's gradient)."
+        },
+    )
     max_length: int | None = field(
         default=None,
         metadata={"help": "Tokens per text (truncated, never dropped); None: the tokenizer's limit."},
@@ -99,6 +114,10 @@ class SelectorTrainingConfig(RewardConfig):
     def __post_init__(self):
         if self.loss_type not in LOSS_TYPES:
             raise ValueError(f"loss_type={self.loss_type!r} is not supported; use one of {list(LOSS_TYPES)}.")
+        if self.loss_reduction not in LOSS_REDUCTIONS:
+            raise ValueError(
+                f"loss_reduction={self.loss_reduction!r} is not supported; use one of {list(LOSS_REDUCTIONS)}."
+            )
         if self.truncation_side not in (None, "left", "right"):
             raise ValueError(f"truncation_side={self.truncation_side!r}; use 'left' or 'right'.")
         if self.clinician_weight is not None and self.clinician_weight <= 0:
