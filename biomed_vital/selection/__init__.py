@@ -3,7 +3,8 @@
 One concern per module: `configuration` (SelectorConfig), `modeling` (SelectorModel), `processing`
 (SelectorProcessor), `auto` (registration with the transformers Auto classes), `training_config`
 (SelectorTrainingConfig), `trainer` (SelectorTrainer), `losses`, `metrics`, `embeddings` (cached encoder
-outputs for training with frozen towers), `scoring_config` (SelectionConfig) and `scoring` (`select()`).
+outputs for training with frozen towers), `scoring_config` (SelectionConfig), `scoring` (`select()`) and
+`biomedclip` (BiomedCLIP's open_clip checkpoint as the selector's towers).
 
 Names load lazily, so `import biomed_vital.selection` does not import torch or transformers.
 
@@ -32,6 +33,7 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "select": "biomed_vital.selection.scoring",
     "SelectionConfig": "biomed_vital.selection.scoring_config",
     "register_auto_classes": "biomed_vital.selection.auto",
+    "convert_biomedclip": "biomed_vital.selection.biomedclip",
 }
 
 # Moved for one release: the degraded-answer pair builder belongs to the preferences stage.
@@ -41,6 +43,7 @@ __getattr__, __dir__, __all__ = attach(__name__, _LAZY_ATTRIBUTES, deprecated=_D
 
 if TYPE_CHECKING:
     from biomed_vital.selection.auto import register_auto_classes
+    from biomed_vital.selection.biomedclip import convert_biomedclip
     from biomed_vital.selection.configuration import SelectorConfig
     from biomed_vital.selection.embeddings import compute_features
     from biomed_vital.selection.losses import pairwise_preference_loss
