@@ -39,6 +39,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "tune a vision-language model on the selected data (LLaVA-Med stages; full, LoRA, QLoRA)",
     ),
     "convert": ("convert", "convert an original LLaVA / LLaVA-Med / BioMed-VITAL checkpoint to transformers"),
+    "convert-biomedclip": (
+        "convert_biomedclip",
+        "convert BiomedCLIP's open_clip checkpoint into a selector (the paper's starting point)",
+    ),
     "evaluate": (
         "evaluate",
         "evaluate answer files: open visual chat, review files or VQA, with win rates; writes a report",

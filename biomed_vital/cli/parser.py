@@ -6,6 +6,8 @@ whose default is the field's default, so a default is written once, in its datac
 
 * ``--config file.yaml`` reads options from a YAML file (keys are field names); flags given on the
   command line override it. Unknown keys are an error that names them.
+* ``--preset NAME`` starts every dataclass the preset covers from its values (:mod:`biomed_vital.presets`;
+  ``biomed-vital`` is the paper's method); ``--config`` and flags override it.
 * field metadata ``{"positional": True}`` makes a field a positional argument (input paths);
   ``{"cli": False}`` keeps a field out of the flags (dicts, objects: settable from the YAML file);
   ``{"secret": True}`` keeps it out of both (API keys come from the environment only).
@@ -79,6 +81,20 @@ class CommandParser(HfArgumentParser):
             help="read options from a YAML file (keys are option names, or sections of them); flags on the "
             "command line override it",
         )
+        #: the preset the last parse started from (None without --preset)
+        self.preset: str | None = None
+        # a command with a `preset` field of its own handles the name itself
+        self._takes_preset = not any(
+            f.name == "preset" for dtype in dataclass_types for f in dataclasses.fields(dtype)
+        )
+        if self._takes_preset:
+            self.add_argument(
+                "--preset",
+                default=None,
+                metavar="NAME",
+                help="start from a named preset's settings (biomed-vital: the paper's method); --config and "
+                "flags override it",
+            )
 
     # ------------------------------------------------------------------ building the flags
     def _add_dataclass_arguments(self, dtype: Any, section: str = "") -> None:
@@ -141,7 +157,10 @@ class CommandParser(HfArgumentParser):
         one usage line and exits with status 2.
         """
         args = list(argv) if argv is not None else None
-        config_path = _config_path(args)
+        self.preset = _option_value(args, "--preset") if self._takes_preset else None
+        if self.preset:
+            self.set_defaults(**self._preset_values(self.preset))
+        config_path = _option_value(args, "--config")
         if config_path:
             self.set_defaults(**self._read_config(config_path))
         namespace = self.parse_args(args)
@@ -162,6 +181,25 @@ class CommandParser(HfArgumentParser):
             except (ValueError, TypeError) as error:
                 self.error(f"{section}: {error}" if section else str(error))
         return tuple(instances)
+
+    def _preset_values(self, name: str) -> dict[str, Any]:
+        """The values preset ``name`` sets on this command's dataclasses (an error when it sets none)."""
+        from biomed_vital.presets import get_preset
+
+        try:
+            preset = get_preset(name)
+        except ValueError as error:
+            self.error(f"--preset: {error}")
+        values: dict[str, Any] = {}
+        for dtype in self.dataclass_types:
+            try:
+                values.update(preset.values_for(dtype))
+            except ValueError:
+                continue  # the preset leaves this part of the command at its defaults
+        if not values:
+            names = ", ".join(dtype.__name__ for dtype in self.dataclass_types)
+            self.error(f"--preset {name}: the preset sets nothing this command takes ({names})")
+        return values
 
     def _read_config(self, path: str) -> dict[str, Any]:
         import yaml
@@ -200,15 +238,15 @@ class CommandParser(HfArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _config_path(argv: list[str] | None) -> str | None:
-    """The value of ``--config`` in ``argv`` (read first, so that flags override the file)."""
+def _option_value(argv: list[str] | None, option: str) -> str | None:
+    """The value of ``option`` (``--config``, ``--preset``) in ``argv``, read first so that flags override it."""
     import sys
 
     tokens = argv if argv is not None else sys.argv[1:]
     for index, token in enumerate(tokens):
-        if token == "--config" and index + 1 < len(tokens):
+        if token == option and index + 1 < len(tokens):
             return tokens[index + 1]
-        if token.startswith("--config="):
+        if token.startswith(option + "="):
             return token.split("=", 1)[1]
     return None
 

@@ -1,12 +1,15 @@
 """``biomed-vital train-selector``: train a selection model on saved preference pairs.
 
 Every ``SelectorTrainingConfig`` (``trl.RewardConfig``) option is a flag; the model, processor and
-``eval_metrics.json`` are saved to ``--output_dir``.
+``eval_metrics.json`` are saved to ``--output_dir``. ``--preset biomed-vital`` trains as the paper did (and a
+selector built here from ``--biomedclip`` or two encoders gets the paper's head).
 
 Example:
     $ biomed-vital train-selector preferences/ --vision-model openai/clip-vit-base-patch16 \\
         --text-model microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract-fulltext --freeze-vision \\
         --clinician-weight 100 --output-dir selector/
+    $ biomed-vital train-selector preferences/train --eval preferences/test --preset biomed-vital \\
+        --biomedclip microsoft/BiomedCLIP-PubMedBERT_256-vit_base_patch16_224 --output-dir selector/
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from biomed_vital.cli.parser import CommandParser
 from biomed_vital.selection.training_config import SelectorTrainingConfig
@@ -42,6 +46,13 @@ class TrainSelectorArguments:
     text_model: str | None = field(
         default=None, metadata={"help": "Text encoder checkpoint to start from (with --vision-model)."}
     )
+    biomedclip: str | None = field(
+        default=None,
+        metadata={
+            "help": "Start from BiomedCLIP's open_clip checkpoint (a folder or Hub id), as the paper did: its "
+            "towers with the paper's head."
+        },
+    )
     freeze_vision: bool = field(
         default=False, metadata={"help": "Train without updating the vision encoder."}
     )
@@ -64,9 +75,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``biomed-vital train-selector``."""
     parser = build_parser()
     arguments, config = parser.parse(argv)
-    if bool(arguments.model) == bool(arguments.vision_model or arguments.text_model):
-        parser.error("start from --model (a saved selector) or from --vision-model and --text-model")
-    if not arguments.model and not (arguments.vision_model and arguments.text_model):
+    starts = [
+        bool(arguments.model),
+        bool(arguments.vision_model or arguments.text_model),
+        bool(arguments.biomedclip),
+    ]
+    if sum(starts) != 1:
+        parser.error(
+            "start from one of --model (a saved selector), --biomedclip (an open_clip checkpoint) or "
+            "--vision-model with --text-model"
+        )
+    if starts[1] and not (arguments.vision_model and arguments.text_model):
         parser.error("--vision-model and --text-model go together")
     if not config.output_dir:
         parser.error("--output_dir is required: the folder the trained selector is saved to")
@@ -83,12 +102,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             vision=arguments.freeze_vision or model.config.freeze_vision,
             text=arguments.freeze_text or model.config.freeze_text,
         )
+    elif arguments.biomedclip:
+        model = SelectorModel.from_biomedclip(
+            arguments.biomedclip, freeze_vision=arguments.freeze_vision, freeze_text=arguments.freeze_text
+        )
+        processor = SelectorProcessor.from_biomedclip(arguments.biomedclip)
     else:
+        head = _preset_head(parser.preset)
         model = SelectorModel.from_encoders(
             arguments.vision_model,
             arguments.text_model,
             freeze_vision=arguments.freeze_vision,
             freeze_text=arguments.freeze_text,
+            **head,
         )
         processor = SelectorProcessor.from_encoders(arguments.vision_model, arguments.text_model)
     if arguments.cached_features:
@@ -107,3 +133,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps({k: v for k, v in metrics.items() if not k.endswith(("_runtime", "_per_second"))}))
     print(f"saved the selector to {output}")
     return 0
+
+
+def _preset_head(preset: str | None) -> dict[str, Any]:
+    """The head options (not the towers, which come from the encoders) a preset sets on ``SelectorConfig``."""
+    if preset is None:
+        return {}
+    from biomed_vital.presets import get_preset
+
+    try:
+        values = get_preset(preset).values_for("SelectorConfig")
+    except ValueError:
+        return {}
+    for tower in ("vision_config", "text_config", "freeze_vision", "freeze_text"):
+        values.pop(tower, None)
+    return values
