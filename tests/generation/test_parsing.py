@@ -191,3 +191,34 @@ def test_judge_rationale_is_kept() -> None:
 def test_judge_replies_without_a_valid_score_raise_instead_of_guessing(text: str | None) -> None:
     with pytest.raises(ReplyParseError):
         parse_judge_reply(text)
+
+
+@pytest.mark.parametrize(
+    ("reply", "score", "rationale"),
+    [
+        ("8\nClear and grounded in the image.", 8.0, "Clear and grounded in the image."),
+        ("**Score: 7/10**\nThe answer is vague.", 7.0, "The answer is vague."),
+        ("7.5\nBetween 7 and 8.", 7.0, "Between 7 and 8."),  # the scripts' first whole number
+        ("\n\n10\n", 10.0, ""),
+    ],
+)
+def test_first_line_scores_are_read_as_the_scripts_read_them(reply, score, rationale):
+    from biomed_vital.generation import parse_first_line_score
+
+    verdict = parse_first_line_score(reply)
+    assert (verdict.score, verdict.rationale) == (score, rationale)
+
+
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        ("The answer is good.\n9", "no whole number on the first line"),
+        ("85 points\n", "outside 0-10"),
+        ("   ", "empty"),
+    ],
+)
+def test_a_first_line_without_a_score_is_an_error_not_a_number(reply, message):
+    from biomed_vital.generation import ReplyParseError, parse_first_line_score
+
+    with pytest.raises(ReplyParseError, match=message):
+        parse_first_line_score(reply)

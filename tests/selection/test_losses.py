@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -53,3 +55,41 @@ def test_bad_arguments_raise_clear_errors():
         pairwise_preference_loss(torch.zeros(2), torch.zeros(3))
     with pytest.raises(ValueError, match="weight"):
         pairwise_preference_loss(torch.zeros(2), torch.zeros(2), torch.zeros(2))
+
+
+# A hand-checked batch: a hinge of margin 1 on four pairs, the first a clinician pair of weight 10.
+#   score differences           0.8, 0.2, -0.5, 0.0
+#   per-pair hinge 1 - diff     0.2, 0.8,  1.5, 1.0
+#   times the weights (10,1,1,1) 2.0, 0.8,  1.5, 1.0   -> sum 5.3
+#   weighted_mean = 5.3 / 13 (the sum of the weights); batch_mean = 5.3 / 4 (the pairs), the paper's
+HAND_CHOSEN = torch.tensor([0.9, 0.6, 0.2, 0.5])
+HAND_REJECTED = torch.tensor([0.1, 0.4, 0.7, 0.5])
+HAND_WEIGHTS = torch.tensor([10.0, 1.0, 1.0, 1.0])
+
+
+@pytest.mark.parametrize(("reduction", "expected"), [("weighted_mean", 5.3 / 13), ("batch_mean", 5.3 / 4)])
+def test_both_reductions_on_a_hand_checked_batch(reduction, expected):
+    loss = pairwise_preference_loss(
+        HAND_CHOSEN, HAND_REJECTED, HAND_WEIGHTS, loss_type="hinge", margin=1.0, reduction=reduction
+    )
+    assert loss.item() == pytest.approx(expected, abs=1e-6)
+
+
+def test_the_reductions_give_the_clinician_weight_different_meanings():
+    # logistic losses of the same batch: log(1 + exp(-d)) for d = 0.8, 0.2, -0.5, 0.0
+    per_pair = [math.log1p(math.exp(-d)) for d in (0.8, 0.2, -0.5, 0.0)]
+    weighted = sum(w * loss for w, loss in zip((10, 1, 1, 1), per_pair, strict=True))
+    kwargs = {"loss_type": "logistic"}
+    assert pairwise_preference_loss(
+        HAND_CHOSEN, HAND_REJECTED, HAND_WEIGHTS, **kwargs
+    ).item() == pytest.approx(weighted / 13, abs=1e-6)
+    assert pairwise_preference_loss(
+        HAND_CHOSEN, HAND_REJECTED, HAND_WEIGHTS, reduction="batch_mean", **kwargs
+    ).item() == pytest.approx(weighted / 4, abs=1e-6)
+    # scaling every weight scales the paper's loss but leaves the library's unchanged
+    for reduction, factor in (("weighted_mean", 1.0), ("batch_mean", 100.0)):
+        base = pairwise_preference_loss(HAND_CHOSEN, HAND_REJECTED, HAND_WEIGHTS, reduction=reduction)
+        scaled = pairwise_preference_loss(HAND_CHOSEN, HAND_REJECTED, 100 * HAND_WEIGHTS, reduction=reduction)
+        assert scaled.item() == pytest.approx(factor * base.item(), rel=1e-5)
+    with pytest.raises(ValueError, match="reduction"):
+        pairwise_preference_loss(HAND_CHOSEN, HAND_REJECTED, reduction="sum")

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
 import torch
 
 from biomed_vital.data import format_selector_conversation, format_selector_text, qa_pairs
-from biomed_vital.selection import select
+from biomed_vital.selection import SelectionConfig, select
 from biomed_vital.testing import tiny_selector
 
 
@@ -129,3 +130,56 @@ def test_missing_columns_and_bad_fraction_raise(selector, candidates):
         select(candidates, model, processor, top_fraction=1.5)
     with pytest.raises(ValueError, match="modality"):
         select(candidates.remove_columns("modality"), model, processor, per_modality=True)
+
+
+def test_first_pair_scoring_scores_only_the_first_question_and_answer(selector, candidates):
+    model, processor = selector
+    model.eval()
+    scored = select(candidates, model, processor, batch_size=4, num_workers=0, score_by="first_pair")
+    by_id = {row["candidate_id"]: row["selector_score"] for row in scored}
+    for index in (0, 5):
+        row = candidates[index]
+        question, answer = qa_pairs(row["messages"])[0]
+        batch = processor(
+            images=[row["image"]],
+            text=[format_selector_text(row["caption"], row["mentions"], question, answer)],
+        )
+        with torch.no_grad():
+            expected = model(**batch).logits.item()
+        assert by_id[row["candidate_id"]] == pytest.approx(expected, abs=1e-5)
+        assert len(qa_pairs(row["messages"])) > 1
+        assert by_id[row["candidate_id"]] != pytest.approx(_direct_scores(model, processor, row), abs=1e-6)
+
+
+def test_the_preset_ranks_the_whole_pool_and_keeps_int_of_the_fraction(selector, candidates, tmp_path):
+    model, processor = selector
+    model.eval()
+    scored = len(candidates) - 1  # one row failed generation
+    kept = select(
+        candidates,
+        model,
+        processor,
+        preset="biomed-vital",
+        top_fraction=0.4,
+        num_workers=0,
+        output_dir=tmp_path,
+    )
+    assert len(kept) == int(0.4 * scored) == 4
+    summary = json.loads((tmp_path / "selection_summary.json").read_text())
+    assert summary["score_by"] == "first_pair" and not summary["per_modality_cutoff"]
+    assert len(select(candidates, model, processor, top_fraction=0.4, num_workers=0)) == math.ceil(
+        0.4 * scored
+    )
+    with pytest.raises(ValueError, match="not both"):
+        select(candidates, model, processor, preset="biomed-vital", config=SelectionConfig())
+
+
+def test_fraction_counts_are_not_thrown_off_by_floating_point():
+    from biomed_vital.selection.scoring import _cutoffs
+
+    scores, groups = np.arange(30, dtype=np.float64), np.full(30, "all")
+    for rounding in ("ceil", "floor"):
+        keep, _ = _cutoffs(scores, groups, 0.1, None, rounding)  # 0.1 * 30 is 3.0000000000000004
+        assert keep.sum() == 3
+    keep, cutoffs = _cutoffs(scores[:5], groups[:5], 0.1, None, "floor")
+    assert keep.sum() == 0 and cutoffs["all"] is None  # int(0.5): the paper's count keeps none

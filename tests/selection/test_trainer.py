@@ -202,3 +202,21 @@ def test_training_and_selection_on_cuda(tmp_path, small_pairs, candidates):
     scored = select(candidates, model, processor, batch_size=4, num_workers=0)
     assert len(scored) == len(candidates) - 1
     assert all(score is not None for score in scored["selector_score"])
+
+
+@pytest.mark.parametrize("reduction", ["weighted_mean", "batch_mean"])
+def test_the_trainer_reduces_the_weighted_loss_as_configured(tmp_path, small_pairs, reduction):
+    model, processor = tiny_selector(head_dropout=0.0)
+    args = _config(tmp_path, loss_type="hinge", loss_reduction=reduction, clinician_weight=10.0)
+    trainer = SelectorTrainer(model, args, train_dataset=small_pairs, processing_class=processor)
+    batch = trainer.data_collator([trainer.train_dataset[i] for i in range(6)])
+    weights = batch["weight"].clone()
+    assert set(weights.tolist()) == {1.0, 10.0}  # clinician and judge pairs in the batch
+    model.eval()
+    with torch.no_grad():
+        loss = trainer.compute_loss(model, dict(batch))
+        inputs = {key: batch[key] for key in ("input_ids", "attention_mask", "pixel_values")}
+        chosen, rejected = model(**inputs).logits.squeeze(-1).chunk(2)
+    weighted = (torch.relu(1.0 - (chosen - rejected)) * weights).sum()
+    expected = weighted / (weights.sum() if reduction == "weighted_mean" else len(weights))
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
