@@ -17,9 +17,10 @@ How the weighted per-pair losses become one number (`reduction`):
 * `weighted_mean` (the library's): `sum(w * loss) / sum(w)`. A weight sets a pair's share of its batch; the
   scale of the loss does not depend on the weights.
 * `batch_mean` (the paper's): `mean(w * loss)`, i.e. `sum(w * loss) / n`. A weight multiplies the pair's
-  gradient outright, so a batch holding one clinician pair of weight 400 among 63 judge pairs takes a step
-  about 7 times larger than a batch of judge pairs only. The same clinician weight therefore means different
-  things under the two reductions, and a sweep over it is comparable only within one reduction.
+  gradient outright: a batch holding one clinician pair of weight 400 among 63 judge pairs gets a loss and a
+  gradient 463 / 64 (about 7) times what `weighted_mean` gives it, while a batch of judge pairs alone is the
+  same under both. The same clinician weight therefore means different things under the two reductions, and
+  a sweep over it is comparable only within one reduction.
 """
 
 from __future__ import annotations
