@@ -194,6 +194,14 @@ class SelectorTrainer(RewardTrainer):
             from biomed_vital.selection.auto import register_auto_classes
 
             register_auto_classes()  # RewardTrainer loads string ids with AutoModelForSequenceClassification
+        positions = getattr(
+            getattr(getattr(model, "config", None), "text_config", None), "max_position_embeddings", None
+        )
+        if args.max_length is not None and positions is not None and args.max_length > positions:
+            raise ValueError(
+                f"max_length={args.max_length} tokens is more than the text tower's {positions} positions; "
+                f"set max_length to {positions} or less"
+            )
         processor = processing_class
         tokenizer = getattr(processor, "tokenizer", processor)
         if args.truncation_side is not None and hasattr(processor, "truncation_side"):

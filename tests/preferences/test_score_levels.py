@@ -118,3 +118,17 @@ def test_the_build_puts_the_first_fifty_clinician_pairs_in_training(judged, cand
         weights = dict(zip(splits[name]["source"], splits[name]["weight"], strict=True))
         assert weights == {"clinician": 100.0, "judge": 1.0}
     assert sum(splits["train"].filter(lambda r: r["source"] == "judge")["votes"]) == 300
+
+
+def test_the_command_builds_the_papers_splits_with_the_preset(judged, tmp_path):
+    from datasets import load_from_disk
+
+    from biomed_vital.cli.commands.preferences import main
+
+    judged.save_to_disk(tmp_path / "judged")
+    out = tmp_path / "pairs"
+    args = ["build", "--judged", str(tmp_path / "judged"), "--preset", "biomed-vital", "--num-pairs", "120"]
+    assert main([*args, "--num-test-pairs", "30", "--output", str(out)]) == 0
+    splits = load_from_disk(out)
+    assert sum(splits["train"]["votes"]) == 120 and sum(splits["test"]["votes"]) == 30
+    assert set(splits["train"]["pair_kind"]) == {"judge_score_levels"}

@@ -189,3 +189,37 @@ def test_the_command_saves_a_selector_that_loads_back(tmp_path, reference, capsy
     assert "has no open_clip_config.json" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["convert-biomedclip", str(CHECKPOINT)])  # --out is required
+
+
+def test_the_converted_selector_trains_with_the_preset_from_the_command_line(tmp_path, small_pairs, capsys):
+    from biomed_vital.cli.main import main
+
+    converted = tmp_path / "converted"
+    heads = ["--vision-num-heads", "2", "--text-num-heads", "2"]
+    assert main(["convert-biomedclip", str(CHECKPOINT), "--out", str(converted), *heads]) == 0
+    small_pairs.save_to_disk(str(tmp_path / "pairs"))
+    run = tmp_path / "run"
+    command = [
+        "train-selector",
+        str(tmp_path / "pairs"),
+        "--model",
+        str(converted),
+        "--preset",
+        "biomed-vital",
+    ]
+    command += ["--max-steps", "2", "--use-cpu", "--report-to", "none", "--save-strategy", "no"]
+    command += ["--output-dir", str(run)]
+    # the preset's 256 tokens do not fit the tiny text tower's 64 positions: a one-line error
+    assert main(command) == 2
+    assert "more than the text tower's 64 positions" in capsys.readouterr().err
+    assert main([*command, "--max-length", "48"]) == 0
+    args = torch.load(run / "training_args.bin", weights_only=False)
+    trained_with = (args.loss_type, args.loss_reduction, args.learning_rate, args.per_device_train_batch_size)
+    assert trained_with == ("hinge", "batch_mean", 1e-5, 64)
+    trained = SelectorModel.from_pretrained(str(run))
+    assert trained.config.score_activation == "sigmoid" and trained.config.text_projection == "mlp"
+    before = dict(SelectorModel.from_pretrained(str(converted)).named_parameters())
+    changed = [name for name, p in trained.named_parameters() if not torch.equal(p, before[name])]
+    assert any(n.startswith("vision_model.") for n in changed) and any(
+        n.startswith("score_head.") for n in changed
+    )
