@@ -10,7 +10,8 @@ The same name works everywhere: ``GeneratorConfig.from_preset("biomed-vital")`` 
 ``select(..., preset=...)`` and ``--preset biomed-vital`` on the commands. Values given next to the preset
 override it.
 
-Each stage's values live in a module of their own: :mod:`~biomed_vital.presets.generation`,
+Each stage's values live in a module of their own: :mod:`~biomed_vital.presets.sampling` (which lists the
+sampler's own ``SAMPLER_PRESETS``), :mod:`~biomed_vital.presets.generation`,
 :mod:`~biomed_vital.presets.judging`, :mod:`~biomed_vital.presets.preferences`,
 :mod:`~biomed_vital.presets.selection`; :mod:`~biomed_vital.presets.registry` looks them up by name.
 

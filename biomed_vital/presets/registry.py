@@ -69,9 +69,9 @@ _PRESETS: dict[str, Preset] = {}
 def _registered() -> dict[str, Preset]:
     if not _PRESETS:
         # each stage's values live in a module of their own; they are collected on first use
-        from biomed_vital.presets import generation, judging, preferences, selection
+        from biomed_vital.presets import generation, judging, preferences, sampling, selection
 
-        stages = (generation, judging, preferences, selection)
+        stages = (sampling, generation, judging, preferences, selection)
         _PRESETS["biomed-vital"] = Preset(
             "biomed-vital",
             "BioMed-VITAL as its authors ran it (Cui, Mao et al., NeurIPS 2024; scripts in mao1207/BioMed-VITAL)",

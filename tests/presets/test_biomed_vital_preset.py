@@ -166,6 +166,13 @@ def test_the_selector_architecture():
     assert scores.shape == (5, 1) and bool(((scores > 0) & (scores < 1)).all())
 
 
+def test_the_registry_covers_sampling_with_the_samplers_own_values():
+    from biomed_vital.sampling import SAMPLER_PRESETS, SamplerConfig
+
+    assert preset_values("biomed-vital", SamplerConfig) == SAMPLER_PRESETS["biomed-vital"]
+    assert preset_values("biomed-vital", SamplerConfig)["n_clusters"] == 60
+
+
 def test_the_registry_by_name():
     assert preset_names() == ["biomed-vital"]
     assert preset_values("biomed-vital", "JudgeConfig") == preset_values("biomed-vital", JudgeConfig)
