@@ -57,7 +57,8 @@ class CommandParser(HfArgumentParser):
 
     def __init__(self, dataclass_types: Iterable[type | tuple[type, str]], **kwargs: Any) -> None:
         self._positional_fields: list[dataclasses.Field[Any]] = []
-        self._sections = [
+        # (dataclass, section): HfArgumentParser types its dataclasses loosely, so they are Any here
+        self._sections: list[tuple[Any, str]] = [
             (item, "") if isinstance(item, type) else (item[0], item[1]) for item in dataclass_types
         ]
         kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
@@ -85,7 +86,9 @@ class CommandParser(HfArgumentParser):
         self.preset: str | None = None
         # a command with a `preset` field of its own handles the name itself
         self._takes_preset = not any(
-            f.name == "preset" for dtype in dataclass_types for f in dataclasses.fields(dtype)
+            f.name == "preset" and not section
+            for dtype, section in self._sections
+            for f in dataclasses.fields(dtype)
         )
         if self._takes_preset:
             self.add_argument(
@@ -191,11 +194,13 @@ class CommandParser(HfArgumentParser):
         except ValueError as error:
             self.error(f"--preset: {error}")
         values: dict[str, Any] = {}
-        for dtype in self.dataclass_types:
+        for dtype, section in self._sections:
             try:
-                values.update(preset.values_for(dtype))
+                found = preset.values_for(dtype)
             except ValueError:
                 continue  # the preset leaves this part of the command at its defaults
+            prefix = f"{section}." if section else ""
+            values.update({prefix + name: value for name, value in found.items()})
         if not values:
             names = ", ".join(dtype.__name__ for dtype in self.dataclass_types)
             self.error(f"--preset {name}: the preset sets nothing this command takes ({names})")

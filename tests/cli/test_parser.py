@@ -64,3 +64,13 @@ def test_mistakes_are_one_line_usage_errors_with_status_2(tmp_path, capsys, argv
     err = capsys.readouterr().err
     assert exit_info.value.code == 2
     assert message in err and len(err.strip().splitlines()) == 1 and "sk-synthetic" not in err
+
+
+def test_a_preset_fills_every_section_it_covers_and_flags_override_it():
+    paths, generate, backend, judge = _parser().parse(
+        ["figures/", "--preset", "biomed-vital", "--generate.max-tokens", "100"]
+    )
+    assert (generate.prompt_style, generate.fig_label, generate.max_tokens) == ("biomed-vital", True, 100)
+    assert (judge.granularity, judge.score_parsing, judge.temperature) == ("first_pair", "first_line", 0.0)
+    assert backend.model == BackendConfig().model  # the preset leaves the backend at its defaults
+    assert paths.out == "runs/out"
