@@ -364,8 +364,9 @@ def is_saved_dataset(source: str | os.PathLike[str]) -> bool:
 def load_stage(source: str | os.PathLike[str], *, split: str = "train") -> datasets.Dataset:
     """Load a stage's Dataset (figures, candidates, judged, preferences, selected) as it was saved.
 
-    ``source`` is a ``save_to_disk`` folder, a JSON / JSONL / Parquet file, or a Hub dataset id.
-    Unlike :func:`~biomed_vital.data.load_figures` nothing is re-parsed or validated, so large
+    ``source`` is a ``save_to_disk`` folder, a JSON / JSONL / Parquet file, or a Hub dataset id. A
+    name that looks like a local path and is not there raises ``FileNotFoundError`` (never a Hub
+    lookup; see :mod:`biomed_vital.paths`). Unlike :func:`~biomed_vital.data.load_figures` nothing is re-parsed or validated, so large
     pools load memory-mapped. A ``DatasetDict`` gives its ``split``.
 
     Example:
@@ -373,7 +374,10 @@ def load_stage(source: str | os.PathLike[str], *, split: str = "train") -> datas
     """
     import datasets
 
-    path = os.fspath(source)
+    from biomed_vital.paths import check_local_path
+
+    path = os.path.expanduser(os.fspath(source))
+    check_local_path(source, expected="a stage's save_to_disk folder or a .json/.jsonl/.parquet file")
     if is_saved_dataset(path):
         loaded = datasets.load_from_disk(path)
     elif os.path.isfile(path) and path.endswith((".json", ".jsonl")):

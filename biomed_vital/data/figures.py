@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import fields, replace
@@ -31,6 +30,7 @@ from biomed_vital.data.images import ImageLoadError, check_image, converted_png
 from biomed_vital.data.loading_config import FigureLoadingConfig
 from biomed_vital.data.normalise import PREVIOUS_ERROR_KEY, READ_FIELDS, normalise_record
 from biomed_vital.data.records import RawRecord, find_metadata_file, list_image_files, read_records
+from biomed_vital.paths import check_local_path
 from biomed_vital.schema import figure_features
 
 if TYPE_CHECKING:
@@ -54,8 +54,6 @@ FIGURE_COLUMNS: tuple[str, ...] = (
 )
 # The columns taken from the normalised records as they are (the image is checked, the error joined).
 _RECORD_COLUMNS = tuple(name for name in FIGURE_COLUMNS if name not in (schema.IMAGE, schema.ERROR))
-
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
 class FigureLoadError(ValueError):
@@ -154,10 +152,6 @@ def _records_from_dataset(dataset: datasets.Dataset) -> tuple[list[RawRecord], l
     return records, passthrough
 
 
-def _looks_like_hub_id(source: str) -> bool:
-    return bool(_HUB_ID.match(source)) and not source.lower().endswith((".json", ".jsonl", ".csv", ".arrow"))
-
-
 def _load_hub_dataset(source: str, split: str) -> datasets.Dataset:
     import datasets
 
@@ -222,13 +216,14 @@ def _read_source(
         return records, str(path), path, False, None
     if path.is_file():
         return read_records(path, encoding=encoding), str(path), path.parent, image_root is not None, None
+    check_local_path(
+        source, expected="a figure file (.json/.jsonl), an image folder or a save_to_disk folder"
+    )
     text = os.fspath(source)
-    if _looks_like_hub_id(text):
-        loaded = _load_hub_dataset(text, split)
-        records, passthrough = _records_from_dataset(loaded)
-        keep = loaded.select_columns(passthrough) if passthrough else None
-        return records, text, None, image_root is not None, keep
-    raise FileNotFoundError(f"figure source not found: {text} (not a file, a folder or a Hub dataset id)")
+    loaded = _load_hub_dataset(text, split)
+    records, passthrough = _records_from_dataset(loaded)
+    keep = loaded.select_columns(passthrough) if passthrough else None
+    return records, text, None, image_root is not None, keep
 
 
 # --------------------------------------------------------------------------------------------

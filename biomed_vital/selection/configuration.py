@@ -19,6 +19,10 @@ PROJECTION_CHOICES = ("linear", "mlp")
 HEAD_ACTIVATIONS = ("gelu", "relu")
 SCORE_ACTIVATIONS = ("none", "sigmoid")
 
+#: What a saved selector folder and an encoder folder hold, for the error of a path that is not there.
+SAVED_SELECTOR = "a saved selector, with config.json and weights from save_pretrained or SelectorTrainer.save_model"
+ENCODER_CHECKPOINT = "a {side} encoder checkpoint, a folder with config.json and weights from save_pretrained"
+
 
 @strict
 class SelectorConfig(PreTrainedConfig, FromPreset):

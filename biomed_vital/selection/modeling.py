@@ -19,7 +19,8 @@ from torch import nn
 from transformers import AutoConfig, AutoModel, PreTrainedConfig, PreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from biomed_vital.selection.configuration import SelectorConfig
+from biomed_vital.paths import check_local_path
+from biomed_vital.selection.configuration import ENCODER_CHECKPOINT, SAVED_SELECTOR, SelectorConfig
 
 
 def _encoder_config_and_class(name_or_path: str | os.PathLike, side: str, **load_kwargs: Any):
@@ -105,6 +106,17 @@ class SelectorModel(PreTrainedModel):
 
     # ------------------------------------------------------------------ construction helpers
     @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: Any, *model_args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """`PreTrainedModel.from_pretrained`, with a one-line error for a local path that is not a saved selector.
+
+        Example:
+            >>> model = SelectorModel.from_pretrained("runs/selector")          # doctest: +SKIP
+        """
+        if pretrained_model_name_or_path is not None and not kwargs.get("subfolder"):
+            check_local_path(pretrained_model_name_or_path, expected=SAVED_SELECTOR, required_file="config.json")
+        return super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
+
+    @classmethod
     def from_encoders(
         cls,
         vision_name_or_path: str | os.PathLike,
@@ -124,6 +136,8 @@ class SelectorModel(PreTrainedModel):
             ...     projection_dim=256, freeze_vision=True)
         """
         load_kwargs = dict(head_kwargs.pop("load_kwargs", None) or {})
+        check_local_path(vision_name_or_path, expected=ENCODER_CHECKPOINT.format(side="vision"))
+        check_local_path(text_name_or_path, expected=ENCODER_CHECKPOINT.format(side="text"))
         vision_config, vision_class = _encoder_config_and_class(vision_name_or_path, "vision", **load_kwargs)
         text_config, text_class = _encoder_config_and_class(text_name_or_path, "text", **load_kwargs)
         vision = vision_class.from_pretrained(vision_name_or_path, config=vision_config, **load_kwargs)

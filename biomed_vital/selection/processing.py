@@ -10,6 +10,9 @@ import numpy as np
 from PIL import Image as PILImage
 from transformers import BatchFeature, ProcessorMixin
 
+from biomed_vital.paths import check_local_path
+from biomed_vital.selection.configuration import ENCODER_CHECKPOINT, SAVED_SELECTOR
+
 
 class SelectorProcessor(ProcessorMixin):
     """Pairs a PIL image processor (`ViTImageProcessorPil`, `CLIPImageProcessorPil`, ...) with a tokenizer.
@@ -43,6 +46,19 @@ class SelectorProcessor(ProcessorMixin):
             tokenizer.truncation_side = truncation_side
 
     @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """`ProcessorMixin.from_pretrained`, with a one-line error for a local path that is not there.
+
+        Example:
+            >>> processor = SelectorProcessor.from_pretrained("runs/selector")  # doctest: +SKIP
+        """
+        if not kwargs.get("subfolder"):
+            check_local_path(
+                pretrained_model_name_or_path, expected=SAVED_SELECTOR, required_file="processor_config.json"
+            )
+        return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+
+    @classmethod
     def from_encoders(
         cls, vision_name_or_path: str | os.PathLike, text_name_or_path: str | os.PathLike, **load_kwargs: Any
     ) -> SelectorProcessor:
@@ -58,6 +74,8 @@ class SelectorProcessor(ProcessorMixin):
         """
         from transformers import AutoImageProcessor, AutoTokenizer
 
+        check_local_path(vision_name_or_path, expected=ENCODER_CHECKPOINT.format(side="vision"))
+        check_local_path(text_name_or_path, expected=ENCODER_CHECKPOINT.format(side="text"))
         image_processor = AutoImageProcessor.from_pretrained(vision_name_or_path, **load_kwargs)
         tokenizer = AutoTokenizer.from_pretrained(text_name_or_path, **load_kwargs)
         return cls(image_processor=image_processor, tokenizer=tokenizer)
