@@ -153,3 +153,10 @@ def test_select_with_a_typo_in_the_selector_path(workdir):
     candidates = Dataset.from_dict({"image": [None], "messages": [[]]})
     with pytest.raises(FileNotFoundError, match=r"^no such folder: out/selectr \(expected: a saved selector"):
         select(candidates, "out/selectr")
+
+
+def test_load_vqa_answers_a_typo(workdir):
+    from biomed_vital.evaluation import load_vqa
+
+    with pytest.raises(FileNotFoundError, match=r"^no such file: vqa_rad/test.json \(expected: a VQA-RAD"):
+        load_vqa("vqa_rad/test.json")

@@ -235,31 +235,60 @@ def _row_label(row: Mapping[str, Any], origin: str) -> str:
 
 
 def _check_duplicates(rows: list[dict[str, Any]], origin: str, deduplicate: bool) -> list[dict[str, Any]]:
-    counts = Counter(row[schema.ID] for row in rows)
-    duplicates = {identifier: count for identifier, count in counts.items() if count > 1}
-    if not duplicates:
+    """Rows with unique ids: duplicates dropped (``deduplicate``), derived ids that clash made row errors,
+    and a ``FigureLoadError`` for ids the source gives twice."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row[schema.ID], []).append(row)
+    if all(len(group) == 1 for group in groups.values()):
         return rows
     if deduplicate:
-        seen: set[str] = set()
-        kept = []
-        for row in rows:
-            if row[schema.ID] not in seen:
-                seen.add(row[schema.ID])
-                kept.append(row)
+        kept = [group[0] for group in groups.values()]
+        kept.sort(key=lambda row: row["_index"])
         logger.warning(
             "%s: dropped %d rows with duplicate ids (kept the first of each)", origin, len(rows) - len(kept)
         )
         return kept
-    shown = ", ".join(
-        f"{identifier!r} (rows {[row['_index'] for row in rows if row[schema.ID] == identifier][:5]})"
-        for identifier in list(duplicates)[:10]
+    given_twice = {}
+    for identifier, group in list(groups.items()):
+        if len(group) < 2:
+            continue
+        given = [row for row in group if not row["_id_from_file"]]
+        if len(given) > 1:
+            given_twice[identifier] = given
+        for row in group:
+            if row["_id_from_file"]:
+                _report_derived_id_clash(row, group, groups)
+    if given_twice:
+        shown = ", ".join(
+            f"{identifier!r} (rows {[row['_index'] for row in group][:5]})"
+            for identifier, group in list(given_twice.items())[:10]
+        )
+        more = f" and {len(given_twice) - 10} more" if len(given_twice) > 10 else ""
+        raise FigureLoadError(
+            f"{origin}: {len(given_twice)} ids occur more than once: {shown}{more}. "
+            "Ids must be unique; fix the source or pass deduplicate=True to keep the first row of each id.",
+            source=origin,
+        )
+    return rows
+
+
+def _report_derived_id_clash(
+    row: dict[str, Any], group: list[dict[str, Any]], groups: dict[str, list[dict[str, Any]]]
+) -> None:
+    """Make a clash of an id taken from an image file name the row's error, and give the row an id of its own."""
+    identifier, file_name = row[schema.ID], row["_id_from_file"]
+    others = [f"row {other['_index']} ({other['_location']})" for other in group if other is not row]
+    row["_errors"].append(
+        f"duplicate id: {identifier!r}, taken from the image file name {file_name}, is also the id of "
+        f"{', '.join(others[:3])}{' and more' if len(others) > 3 else ''}; give the row an 'id' of its own"
     )
-    more = f" and {len(duplicates) - 10} more" if len(duplicates) > 10 else ""
-    raise FigureLoadError(
-        f"{origin}: {len(duplicates)} ids occur more than once: {shown}{more}. "
-        "Ids must be unique; fix the source or pass deduplicate=True to keep the first row of each id.",
-        source=origin,
-    )
+    # The file name as written is unique among different files; the location is unique within the source.
+    for candidate in (file_name, f"{file_name} ({row['_location']})"):
+        if candidate not in groups:
+            groups[candidate] = [row]
+            row[schema.ID] = candidate
+            return
 
 
 def error_cause(error: str) -> str:

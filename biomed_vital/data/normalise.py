@@ -79,7 +79,7 @@ def _mention_text(mention: Any) -> str:
     if isinstance(mention, Mapping) and "tokens" in mention:
         tokens = mention["tokens"]
         return " ".join(map(str, tokens)) if isinstance(tokens, list) else str(tokens)
-    raise ValueError(f"in-text mention must be text or an object with 'tokens', got {mention!r}")
+    raise ValueError(f"in-text mention must be text or an object with 'tokens', got {_short_repr(mention)}")
 
 
 def _first_present(record: Mapping[str, Any], keys: Sequence[str]) -> tuple[str | None, Any]:
@@ -89,14 +89,25 @@ def _first_present(record: Mapping[str, Any], keys: Sequence[str]) -> tuple[str 
     return None, None
 
 
+# Identifiers may be numbers in the wild (BioMed-VITAL's integer ids, numeric PMIDs); they become text.
+IDENTIFIER_FIELDS = (schema.ID, schema.PMID)
+
+
 def _as_text(value: Any, field: str) -> str:
+    """The text of a field: ``None`` is "", identifiers may be integers, anything else must be a string."""
     if value is None:
         return ""
     if isinstance(value, str):
         return value
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"field {field!r} must be text, got {type(value).__name__} {value!r}")
-    return str(value)
+    if field in IDENTIFIER_FIELDS and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    kind = "text or an integer" if field in IDENTIFIER_FIELDS else "text"
+    raise ValueError(f"field {field!r} must be {kind}, got {type(value).__name__} {_short_repr(value)}")
+
+
+def _short_repr(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _image_reference(value: Any) -> tuple[str | None, bytes | None, list[Any]]:
@@ -156,6 +167,7 @@ def normalise_record(
         "_errors": [],
         "_index": raw.index,
         "_location": raw.location,
+        "_id_from_file": None,
     }
     record = raw.record
     errors: list[str] = row["_errors"]
@@ -189,9 +201,14 @@ def normalise_record(
     id_key, id_value = take(ID_FIELDS)
     if id_key == "pair_id":
         consumed.discard("pair_id")  # keep pair_id itself for the LLaVA-Med export
-    identifier = _as_text(id_value, schema.ID).strip() if isinstance(id_value, str | int) else ""
+    try:
+        identifier = _as_text(id_value, schema.ID).strip()
+    except ValueError as error:
+        errors.append(f"invalid record: {error}".replace(f"field {schema.ID!r}", f"field {id_key!r}"))
+        identifier = ""
     if not identifier and image_path:
         identifier = Path(image_path).stem
+        row["_id_from_file"] = image_path  # a derived id may clash with another row's; the loader checks
     if not identifier:
         errors.append("missing required field 'id' (or 'pair_id' or an image file name)")
         identifier = raw.location
@@ -212,20 +229,26 @@ def normalise_record(
     if not row[schema.SOURCE]:
         row[schema.SOURCE] = origin
 
-    _, caption = take(CAPTION_FIELDS)
+    caption_key, caption = take(CAPTION_FIELDS)
     try:
         row[schema.CAPTION] = _as_text(caption, schema.CAPTION)
     except ValueError as error:
-        errors.append(f"invalid record: {error}")
+        errors.append(f"invalid record: {error}".replace(f"field {schema.CAPTION!r}", f"field {caption_key!r}"))
 
     mention_key, mentions = take(MENTION_FIELDS)
     if mentions is not None:
+        if isinstance(mentions, str | Mapping):
+            mentions = [mentions]
         try:
-            if isinstance(mentions, str | Mapping):
-                mentions = [mentions]
+            if not isinstance(mentions, list | tuple):
+                raise ValueError(
+                    f"field {mention_key!r} must be a list of text, got {type(mentions).__name__} "
+                    f"{_short_repr(mentions)}"
+                )
             row[schema.MENTIONS] = [_mention_text(mention) for mention in mentions]
-        except (TypeError, ValueError) as error:
+        except ValueError as error:
             errors.append(f"invalid record: {error}")
+            mentions = None
         # Entity offsets have no column of their own; keep them for a faithful export.
         if mention_key == "in_text_mention" and any(
             isinstance(mention, Mapping) for mention in mentions or []
@@ -245,8 +268,14 @@ def normalise_record(
         errors.append(f"invalid record: {error}")
 
     explicit_modality = record.get(schema.MODALITY)
+    if explicit_modality is not None and not isinstance(explicit_modality, str):
+        errors.append(
+            f"invalid record: field {schema.MODALITY!r} must be text, got "
+            f"{type(explicit_modality).__name__} {_short_repr(explicit_modality)}"
+        )
+        explicit_modality = None
     row[schema.MODALITY] = resolve_modality(explicit_modality, row[schema.DOMAIN])
-    if schema.MODALITY in record and not (
+    if explicit_modality is not None and not (
         isinstance(explicit_modality, str) and explicit_modality.strip().lower() == row[schema.MODALITY]
     ):
         # free text such as "CT": kept, the column holds the label

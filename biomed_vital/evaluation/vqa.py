@@ -43,6 +43,7 @@ from biomed_vital.evaluation.vqa_metrics import (
     open_recall,
     token_f1,
 )
+from biomed_vital.paths import check_local_path
 
 __all__ = ["BENCHMARKS", "VQAScores", "load_vqa", "score_vqa", "vqa_features"]
 
@@ -208,6 +209,7 @@ def load_vqa(
     elif os.path.isfile(path):
         paths = [path]
     else:
+        check_local_path(path, expected="a VQA-RAD / SLAKE / PathVQA file or SLAKE's folder")
         return _load_hub(path, name, wanted)
     rows = []
     problems = []

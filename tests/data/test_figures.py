@@ -386,3 +386,70 @@ def test_summary_plot_is_written_as_png(bad_corpus, tmp_path):
     path = plot_figure_summary(load_figures(root), tmp_path / "plots" / "figures.png")
     with Image.open(path) as image:
         assert image.format == "PNG" and image.width > 500
+
+
+def test_wrong_typed_fields_are_row_errors_and_the_other_rows_load(tmp_path, fixtures_dir):
+    # A caption file as a script writes it by mistake: numbers where text belongs. The texts are synthetic.
+    shutil.copy(fixtures_dir / "images" / "skimage_ihc.png", tmp_path / "ihc.png")
+    rows = [
+        {"id": "good", "file_name": "ihc.png", "caption": "(synthetic caption)", "pmid": 12345},
+        {"id": "caption-number", "file_name": "ihc.png", "caption": 42},
+        {"id": "label-number", "file_name": "ihc.png", "fig_label": 2},
+        {"id": "mentions-number", "file_name": "ihc.png", "in_text_mention": 5},
+        {"id": "modality-number", "file_name": "ihc.png", "modality": 3},
+        {"id": 1.5, "file_name": "ihc.png"},
+    ]
+    (tmp_path / "metadata.jsonl").write_text("\n".join(json.dumps(row) for row in rows))
+
+    figures = load_figures(tmp_path)
+
+    errors = dict(zip(figures["id"], figures["error"], strict=True))
+    assert errors["good"] == "" and figures[0]["pmid"] == "12345"  # identifiers may be integers
+    assert errors["caption-number"] == "invalid record: field 'caption' must be text, got int 42"
+    assert errors["label-number"] == "invalid record: field 'fig_label' must be text, got int 2"
+    assert errors["mentions-number"] == "invalid record: field 'in_text_mention' must be a list of text, got int 5"
+    assert errors["modality-number"] == "invalid record: field 'modality' must be text, got int 3"
+    assert errors["ihc"].startswith("invalid record: field 'id' must be text or an integer, got float 1.5")
+    assert figures["caption"][1] == ""  # never the string "42"
+    with pytest.raises(FigureLoadError, match=r"id 'caption-number'.*field 'caption' must be text"):
+        load_figures(tmp_path, strict=True)
+
+
+def test_an_id_taken_from_a_file_name_that_clashes_is_a_row_error_next_to_the_others(tmp_path, fixture_images):
+    # Two scans called ct_head.png in different folders, one row naming its id, one row with a bad image.
+    for folder, image in (("ct", "pydicom_ct_small"), ("mr", "itk_brain_t1_slice")):
+        (tmp_path / folder).mkdir()
+        shutil.copy(fixture_images[image], tmp_path / folder / "ct_head.png")
+    rows = [
+        {"id": "ct_head", "file_name": "ct/ct_head.png"},
+        {"file_name": "mr/ct_head.png"},
+        {"file_name": "mr/missing.png"},
+        {"id": "typed", "file_name": "ct/ct_head.png", "caption": 7},
+    ]
+    (tmp_path / "metadata.jsonl").write_text("\n".join(json.dumps(row) for row in rows))
+
+    figures = load_figures(tmp_path)  # no exception: every row is there with its own problem
+
+    _assert_figures_contract(figures)  # ids stay unique
+    assert figures["id"] == ["ct_head", "mr/ct_head.png", "missing", "typed"]
+    errors = figures["error"]
+    assert errors[0] == ""
+    assert errors[1] == (
+        "duplicate id: 'ct_head', taken from the image file name mr/ct_head.png, is also the id of "
+        "row 0 (line 1); give the row an 'id' of its own"
+    )
+    assert errors[2].startswith("image not found: mr/missing.png")
+    assert errors[3] == "invalid record: field 'caption' must be text, got int 7"
+    with pytest.raises(FigureLoadError, match=r"row 1 \(line 2, id 'mr/ct_head.png'\) of .*: duplicate id"):
+        load_figures(tmp_path, strict=True)
+
+
+def test_a_folder_whose_file_names_clash_loads_with_the_clash_as_row_errors(tmp_path, fixture_images):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        shutil.copy(fixture_images["skimage_cell"], tmp_path / folder / "scan.png")
+
+    figures = load_figures(tmp_path)
+
+    assert figures["id"] == ["a/scan.png", "b/scan.png"]
+    assert all(error.startswith("duplicate id: 'scan', taken from the image file name") for error in figures["error"])
