@@ -2,7 +2,7 @@
 
 Nothing is downloaded and no text is written by this project: every caption is either DICOM header
 values of the file (Modality, BodyPartExamined, StudyDescription, SeriesDescription, joined with
-", ") or the opening paragraphs of scikit-image's own docstring for the image, read at run time.
+", "; :func:`biomed_vital.data.dicom.describe_dicom`, as for any DICOM file the loader reads) or the opening paragraphs of scikit-image's own docstring for the image, read at run time.
 Install the sources with ``pip install "biomed_vital[demo]"``.
 """
 
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from biomed_vital import schema
+from biomed_vital.data.dicom import DICOM_TEXT_KEY, describe_dicom
 from biomed_vital.data.modality import domain_for_modality
 
 if TYPE_CHECKING:
@@ -30,9 +31,6 @@ _PYDICOM_LICENSE = (
     "MIT (pydicom package licence); pydicom/data/test_files/README.txt: "
     "'I believe there is no restriction on using any of these files in this manner'"
 )
-
-# Header fields a DICOM caption is built from, in this order.
-DICOM_CAPTION_FIELDS = ("Modality", "BodyPartExamined", "StudyDescription", "SeriesDescription")
 
 
 @dataclass(frozen=True)
@@ -131,31 +129,6 @@ def _package_folder(package: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def dicom_caption(path: str | Path) -> tuple[str, dict[str, str]]:
-    """A caption made only of a DICOM file's descriptive header values, and those values.
-
-    Values are taken in the order of :data:`DICOM_CAPTION_FIELDS`, ``^`` separators become spaces,
-    and a value repeated (case-insensitively) is used once.
-
-    Example:
-        >>> dicom_caption("JPEG2000.dcm")[0]                 # doctest: +SKIP
-        'NM, WHOLE BODY, Whole Body Bone'
-    """
-    import pydicom
-
-    header = pydicom.dcmread(path, stop_before_pixels=True)
-    values: dict[str, str] = {}
-    for field in DICOM_CAPTION_FIELDS:
-        value = str(header.get(field, "") or "").replace("^", " ").strip()
-        if value:
-            values[field] = value
-    parts: list[str] = []
-    for value in values.values():
-        if value.lower() not in (part.lower() for part in parts):
-            parts.append(value)
-    return ", ".join(parts), values
-
-
 def docstring_caption(function_name: str) -> str:
     """The descriptive opening of a ``skimage.data`` function's docstring (before its sections).
 
@@ -220,11 +193,12 @@ def load_demo_figures() -> datasets.Dataset:
             caption_source = f"docstring of skimage.data.{figure.docstring_of} (summary and first paragraph)"
             details: dict[str, object] = {}
         else:
-            caption, header_values = dicom_caption(file)
+            header = describe_dicom(file)
+            caption = header.caption
             caption_source = (
-                "DICOM header: " + ", ".join(header_values) if header_values else "DICOM header: none"
+                "DICOM header: " + ", ".join(header.values) if header.values else "DICOM header: none"
             )
-            details = {"dicom_text": header_values}
+            details = {DICOM_TEXT_KEY: header.values}
         rows[schema.ID].append(figure.id)
         rows[schema.IMAGE].append(str(file))  # an absolute path into site-packages; the loader embeds it
         rows[schema.CAPTION].append(caption)

@@ -26,10 +26,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from biomed_vital import schema
-from biomed_vital.data.images import ImageLoadError, check_image, converted_png
+from biomed_vital.data.dicom import DICOM_TEXT_KEY, describe_dicom
+from biomed_vital.data.images import ImageLoadError, check_image, converted_png, is_dicom
 from biomed_vital.data.loading_config import FigureLoadingConfig
+from biomed_vital.data.modality import domain_for_modality
 from biomed_vital.data.normalise import PREVIOUS_ERROR_KEY, READ_FIELDS, normalise_record
-from biomed_vital.data.records import RawRecord, find_metadata_file, list_image_files, read_records
+from biomed_vital.data.records import (
+    IMAGE_SUFFIXES,
+    RawRecord,
+    find_metadata_file,
+    list_image_files,
+    read_records,
+)
 from biomed_vital.paths import check_local_path
 from biomed_vital.schema import figure_features
 
@@ -96,33 +104,62 @@ def _validate_images_batch(
 
     images: list[dict[str, Any] | None] = []
     errors: list[str] = []
-    for path, data, error in zip(
-        batch["_image_path"], batch["_image_bytes"], batch[schema.ERROR], strict=True
+    described = {name: list(batch[name]) for name in _HEADER_COLUMNS}
+    for position, (path, data, error) in enumerate(
+        zip(batch["_image_path"], batch["_image_bytes"], batch[schema.ERROR], strict=True)
     ):
         image: dict[str, Any] | None = None
         if error:
             images.append(None)
             errors.append(error)
             continue
+        dicom: Any = None  # the original DICOM file or bytes, whose header may describe the figure
         try:
             if data is not None:
                 name = path or "<embedded bytes>"
                 converted = converted_png(io.BytesIO(data), name, max_pixels=max_pixels)
                 image = {"bytes": converted if converted is not None else data, "path": path}
+                dicom = data if converted is not None and is_dicom(data[:132], name) else None
             elif path is not None:
                 resolved, converted = check_image(path, image_root=image_root, max_pixels=max_pixels)
                 if converted is None and embed:
                     converted = resolved.read_bytes()
                 image = {"bytes": converted, "path": str(resolved) if converted is None else path}
+                if converted is not None:
+                    with open(resolved, "rb") as stream:
+                        dicom = resolved if is_dicom(stream.read(132), path) else None
             else:
                 error = "no image: the row names no image file (LLaVA-Med rows find <pair_id>.jpg when image_root is set)"
         except ImageLoadError as failure:
             error = str(failure)
         except OSError as failure:  # permissions, races with a file being replaced
             error = f"image unreadable: {path} ({failure})"
+        if dicom is not None and not error:
+            _describe_from_header(described, position, dicom, batch["_modality_given"][position])
         images.append(image)
         errors.append(error)
-    return {schema.IMAGE: images, schema.ERROR: errors}
+    return {schema.IMAGE: images, schema.ERROR: errors, **described}
+
+
+# The columns a DICOM header can fill in: an empty caption, and the modality when the record gave none.
+_HEADER_COLUMNS = (schema.CAPTION, schema.MODALITY, schema.DOMAIN, schema.EXTRA)
+
+
+def _describe_from_header(columns: dict[str, list[Any]], position: int, dicom: Any, modality_given: bool) -> None:
+    try:
+        header = describe_dicom(dicom)
+    except Exception:  # the pixels decoded; a header pydicom cannot describe only leaves the text as it was
+        return
+    if not header.values:
+        return
+    extra = json.loads(columns[schema.EXTRA][position]) if columns[schema.EXTRA][position] else {}
+    extra.setdefault(DICOM_TEXT_KEY, header.values)
+    columns[schema.EXTRA][position] = json.dumps(extra, ensure_ascii=False, default=str)
+    if not columns[schema.CAPTION][position].strip():
+        columns[schema.CAPTION][position] = header.caption
+    if not modality_given:
+        columns[schema.MODALITY][position] = header.modality
+        columns[schema.DOMAIN][position] = domain_for_modality(header.modality)
 
 
 # --------------------------------------------------------------------------------------------
@@ -214,6 +251,8 @@ def _read_source(
             for index, image in enumerate(images)
         ]
         return records, str(path), path, False, None
+    if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:  # one image (a DICOM file, a PNG): one row
+        return [RawRecord(0, path.name, {"file_name": path.name})], str(path), path.parent, False, None
     if path.is_file():
         return read_records(path, encoding=encoding), str(path), path.parent, image_root is not None, None
     check_local_path(
@@ -398,6 +437,7 @@ def load_figures(
     columns[schema.ERROR] = ["; ".join(row["_errors"]) for row in rows]
     columns["_image_path"] = [row["_image_path"] for row in rows]
     columns["_image_bytes"] = [row["_image_bytes"] for row in rows]
+    columns["_modality_given"] = [row["_modality_given"] for row in rows]
     if with_messages:
         columns[schema.MESSAGES] = [row[schema.MESSAGES] or [] for row in rows]
 
@@ -407,6 +447,7 @@ def load_figures(
     del staging_features[schema.IMAGE]
     staging_features["_image_path"] = Value("string")
     staging_features["_image_bytes"] = Value("binary")
+    staging_features["_modality_given"] = Value("bool")
     staged = datasets.Dataset.from_dict(columns, features=staging_features)
     checked = staged.map(
         _validate_images_batch,
@@ -418,7 +459,7 @@ def load_figures(
             "max_pixels": config.max_image_pixels,
             "embed": config.embed_images,
         },
-        remove_columns=["_image_path", "_image_bytes"],
+        remove_columns=["_image_path", "_image_bytes", "_modality_given"],
         features=figure_features(with_messages),
         desc="Checking images",
     )

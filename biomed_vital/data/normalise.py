@@ -168,6 +168,7 @@ def normalise_record(
         "_index": raw.index,
         "_location": raw.location,
         "_id_from_file": None,
+        "_modality_given": False,
     }
     record = raw.record
     errors: list[str] = row["_errors"]
@@ -255,11 +256,13 @@ def normalise_record(
         ):
             extra[MENTION_OBJECTS_KEY] = mentions
 
+    domain_given = schema.DOMAIN in record or DOMAIN_GROUP_KEY in record
     try:
         if schema.DOMAIN in record:
             consumed.add(schema.DOMAIN)
             row[schema.DOMAIN] = normalize_domain(record[schema.DOMAIN])
         elif any(isinstance(record.get(key), bool) for key in schema.DOMAIN_KEYS):
+            domain_given = True
             consumed.update(key for key in schema.DOMAIN_KEYS if key in record)
             row[schema.DOMAIN] = normalize_domain({key: record.get(key) for key in schema.DOMAIN_KEYS})
         elif record.get(DOMAIN_GROUP_KEY) in schema.DOMAIN_KEYS:
@@ -275,6 +278,8 @@ def normalise_record(
         )
         explicit_modality = None
     row[schema.MODALITY] = resolve_modality(explicit_modality, row[schema.DOMAIN])
+    # Without a modality or domain in the record, a DICOM image's header may tell (the loader reads it).
+    row["_modality_given"] = domain_given or bool(explicit_modality)
     if explicit_modality is not None and not (
         isinstance(explicit_modality, str) and explicit_modality.strip().lower() == row[schema.MODALITY]
     ):

@@ -12,7 +12,7 @@ pytest.importorskip("pydicom")
 skimage_data = pytest.importorskip("skimage.data")
 
 from biomed_vital.data import MODALITIES, load_demo_figures, summarize_figures  # noqa: E402
-from biomed_vital.data.demo import dicom_caption  # noqa: E402
+from biomed_vital.data.dicom import describe_dicom  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +70,9 @@ def test_modalities_are_assigned_from_what_the_sources_show(demo):
 
 
 def test_nuclear_medicine_caption_is_built_from_its_header(fixtures_dir):
-    caption, values = dicom_caption(fixtures_dir / "dicom" / "JPEG2000.dcm")
-    assert caption == "NM, WHOLE BODY, Whole Body Bone"
-    assert values["StudyDescription"] == "Whole Body Bone"
+    header = describe_dicom(fixtures_dir / "dicom" / "JPEG2000.dcm")
+    assert header.caption == "NM, WHOLE BODY, Whole Body Bone" and header.modality == "other"
+    assert header.values["StudyDescription"] == "Whole Body Bone"
 
 
 def test_summary_lists_every_demo_figure(demo):

@@ -201,7 +201,8 @@ def test_instruction_json_with_image_field_and_dicom(tmp_path, fixtures_dir, cli
     assert figures["error"] == ["", ""]
     assert figures[0]["messages"][0]["content"] == raw[0]["conversations"][0]["value"]
     assert np.asarray(figures[0]["image"]).std() > 10  # the DICOM was windowed, not blank
-    assert figures["caption"] == ["", ""]
+    assert figures["caption"] == ["CT, e+1", "CT, e+1"]  # the header's values: Modality, StudyDescription
+    assert figures["modality"] == [modality_from_domain(r["domain"]) for r in raw]  # the record's domain wins
 
 
 def test_save_to_disk_folder_and_dataset_passthrough(tmp_path, fixtures_dir):
