@@ -141,6 +141,9 @@ def _validate_images_batch(
     return {schema.IMAGE: images, schema.ERROR: errors, **described}
 
 
+# What the image check reads besides the figure columns: the image reference, and whether the record
+# gave a modality (else a DICOM header may).
+_STAGING_COLUMNS = ("_image_path", "_image_bytes", "_modality_given")
 # The columns a DICOM header can fill in: an empty caption, and the modality when the record gave none.
 _HEADER_COLUMNS = (schema.CAPTION, schema.MODALITY, schema.DOMAIN, schema.EXTRA)
 
@@ -182,9 +185,13 @@ def _records_from_dataset(dataset: datasets.Dataset) -> tuple[list[RawRecord], l
             record[PREVIOUS_ERROR_KEY] = previous_error  # explains an image that is already missing
         if previous_extra:
             try:
-                record = {**json.loads(previous_extra), **record}
+                kept = json.loads(previous_extra)
             except json.JSONDecodeError:
                 record[schema.EXTRA] = previous_extra
+            else:
+                if record.get(schema.IMAGE) is None and schema.IMAGE in kept:
+                    record.pop(schema.IMAGE, None)  # a text-only load kept the image reference in extra
+                record = {**kept, **record}
         records.append(RawRecord(index, f"row {index}", record))
     return records, passthrough
 
@@ -330,6 +337,57 @@ def _report_derived_id_clash(
             return
 
 
+def _check_images(
+    columns: dict[str, list[Any]],
+    rows: list[dict[str, Any]],
+    config: FigureLoadingConfig,
+    root: Path | None,
+    with_messages: bool,
+) -> datasets.Dataset:
+    """The figures Dataset: each row's image checked (in ``config.num_proc`` processes), DICOM headers read."""
+    import datasets
+    from datasets import Value
+
+    columns = {**columns, **{name: [row[name] for row in rows] for name in _STAGING_COLUMNS}}
+
+    staging_features = figure_features(with_messages).copy()
+    del staging_features[schema.IMAGE]
+    staging_features["_image_path"] = Value("string")
+    staging_features["_image_bytes"] = Value("binary")
+    staging_features["_modality_given"] = Value("bool")
+    staged = datasets.Dataset.from_dict(columns, features=staging_features)
+    return staged.map(
+        _validate_images_batch,
+        batched=True,
+        batch_size=64,
+        num_proc=config.num_proc if config.num_proc and len(staged) > 1 else None,
+        fn_kwargs={
+            "image_root": str(root) if root is not None else None,
+            "max_pixels": config.max_image_pixels,
+            "embed": config.embed_images,
+        },
+        remove_columns=list(_STAGING_COLUMNS),
+        features=figure_features(with_messages),
+        desc="Checking images",
+    )
+
+
+def _text_only(
+    columns: dict[str, list[Any]], rows: list[dict[str, Any]], features: datasets.Features
+) -> datasets.Dataset:
+    """The figures Dataset without images: ``image`` is None and the image reference is kept in ``extra``."""
+    import datasets
+
+    extras = []
+    for row in rows:
+        extra = json.loads(row[schema.EXTRA]) if row[schema.EXTRA] else {}
+        if row["_image_path"]:
+            extra.setdefault(schema.IMAGE, row["_image_path"])  # a later load with images finds it here
+        extras.append(json.dumps(extra, ensure_ascii=False, default=str) if extra else "")
+    columns = {**columns, schema.EXTRA: extras, schema.IMAGE: [None] * len(rows)}
+    return datasets.Dataset.from_dict({name: columns[name] for name in features}, features=features)
+
+
 def error_cause(error: str) -> str:
     """The cause part of an error message (the text before the first colon).
 
@@ -340,19 +398,20 @@ def error_cause(error: str) -> str:
     return error.split(":", 1)[0].strip() if error else ""
 
 
-def _log_summary(dataset: datasets.Dataset, origin: str) -> None:
+def _log_summary(dataset: datasets.Dataset, origin: str, text_only: bool = False) -> None:
     errors = [error for error in dataset[schema.ERROR] if error]
     empty_captions = sum(1 for caption in dataset[schema.CAPTION] if not caption.strip())
+    rows = f"{len(dataset)} rows" + (" (text only: images not loaded)" if text_only else "")
     if not errors:
-        logger.info("%s: %d rows, no errors, %d empty captions", origin, len(dataset), empty_captions)
+        logger.info("%s: %s, no errors, %d empty captions", origin, rows, empty_captions)
         return
     causes = Counter(error_cause(error) for error in errors)
     grouped = "; ".join(f"{cause}: {count}" for cause, count in causes.most_common())
     logger.warning(
-        "%s: %d rows, %d with errors (%s), %d empty captions. Rows with errors have %s=None; "
+        "%s: %s, %d with errors (%s), %d empty captions. Rows with errors have %s=None; "
         "see the %r column or pass strict=True to stop at the first.",
         origin,
-        len(dataset),
+        rows,
         len(errors),
         grouped,
         empty_captions,
@@ -383,8 +442,9 @@ def load_figures(
             field use LLaVA-Med's ``<pair_id>.jpg`` convention.
         config: a :class:`~biomed_vital.data.FigureLoadingConfig`; keyword arguments naming its fields
             (``strict``, ``max_image_pixels``, ``num_proc``, ``split``, ``deduplicate``,
-            ``embed_images``, ``encoding``, ``image_suffix``) override it. ``strict=True`` raises
-            :class:`FigureLoadError` on the first bad row instead of recording it.
+            ``embed_images``, ``encoding``, ``image_suffix``, ``text_only``) override it. ``strict=True``
+            raises :class:`FigureLoadError` on the first bad row instead of recording it; ``text_only=True``
+            reads the text alone (``image`` is None, a missing image is no error).
 
     Example:
         >>> from biomed_vital.data import load_figures
@@ -435,35 +495,15 @@ def load_figures(
     with_messages = any(row[schema.MESSAGES] is not None for row in rows)
     columns: dict[str, list[Any]] = {name: [row[name] for row in rows] for name in _RECORD_COLUMNS}
     columns[schema.ERROR] = ["; ".join(row["_errors"]) for row in rows]
-    columns["_image_path"] = [row["_image_path"] for row in rows]
-    columns["_image_bytes"] = [row["_image_bytes"] for row in rows]
-    columns["_modality_given"] = [row["_modality_given"] for row in rows]
     if with_messages:
         columns[schema.MESSAGES] = [row[schema.MESSAGES] or [] for row in rows]
 
-    from datasets import Value
-
-    staging_features = figure_features(with_messages).copy()
-    del staging_features[schema.IMAGE]
-    staging_features["_image_path"] = Value("string")
-    staging_features["_image_bytes"] = Value("binary")
-    staging_features["_modality_given"] = Value("bool")
-    staged = datasets.Dataset.from_dict(columns, features=staging_features)
-    checked = staged.map(
-        _validate_images_batch,
-        batched=True,
-        batch_size=64,
-        num_proc=config.num_proc if config.num_proc and len(staged) > 1 else None,
-        fn_kwargs={
-            "image_root": str(root) if root is not None else None,
-            "max_pixels": config.max_image_pixels,
-            "embed": config.embed_images,
-        },
-        remove_columns=["_image_path", "_image_bytes", "_modality_given"],
-        features=figure_features(with_messages),
-        desc="Checking images",
-    )
+    if config.text_only:
+        checked = _text_only(columns, rows, figure_features(with_messages))
+    else:
+        checked = _check_images(columns, rows, config, root, with_messages)
     order = [*FIGURE_COLUMNS, *([schema.MESSAGES] if with_messages else [])]
+
     figures = checked.select_columns(order)
     if passthrough is not None:
         extra_columns = (
@@ -481,7 +521,7 @@ def load_figures(
                     row_id=row[schema.ID],
                     source=origin,
                 )
-    _log_summary(figures, origin)
+    _log_summary(figures, origin, config.text_only)
     return figures
 
 

@@ -53,6 +53,14 @@ class FigureLoadingConfig:
     image_suffix: str = field(
         default=".jpg", metadata={"help": "File suffix of LLaVA-Med's <pair_id> image naming convention."}
     )
+    text_only: bool = field(
+        default=False,
+        metadata={
+            "help": "Read the text only: images are neither looked for nor checked (image is None, and a "
+            "missing image is no error); the image reference is kept in extra. For text-only uses such as "
+            "few-shot demonstrations."
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.max_image_pixels is not None and self.max_image_pixels < 1:

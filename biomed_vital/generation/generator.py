@@ -96,7 +96,8 @@ class GPT4VGenerator(ModelTask):
         # replace, not str.format: a custom prompt may hold other braces (JSON examples)
         self._system_prompt = template.replace("{min_rounds}", str(self.config.min_rounds))
         self.demonstrations = load_demonstrations(
-            demonstrations if demonstrations is not None else self.config.demonstrations
+            demonstrations if demonstrations is not None else self.config.demonstrations,
+            with_images=self.config.attach_demonstration_images,
         )
         if self.demonstrations is not None:
             _check_demonstration_layout(self.demonstrations, self.config.two_answers)

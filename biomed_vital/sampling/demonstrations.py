@@ -148,11 +148,14 @@ class DemonstrationPool:
         return [rng.choice(self.by_modality[m]) for m in sorted(self.by_modality)]
 
 
-def load_demonstrations(source: Any) -> DemonstrationPool | None:
+def load_demonstrations(source: Any, *, with_images: bool = False) -> DemonstrationPool | None:
     """A :class:`DemonstrationPool` from whatever names the demonstrations; ``None`` stays ``None`` (zero-shot).
 
     ``source`` is a pool (returned as is), a demonstrations Dataset or a sequence of rows, or a
     path :func:`biomed_vital.data.load_figures` reads (LLaVA-format ``conversations`` become ``messages``).
+    A path is read as text-only demonstrations (their images are neither needed nor looked for, as
+    BioMed-VITAL's released ones have none offline) unless ``with_images`` (the generator's
+    ``attach_demonstration_images``) asks for the images too.
 
     Example:
         >>> load_demonstrations(None) is None
@@ -165,7 +168,14 @@ def load_demonstrations(source: Any) -> DemonstrationPool | None:
     if isinstance(source, str | os.PathLike):
         from biomed_vital.data import load_figures
 
-        source = load_figures(os.fspath(source))
+        path = os.fspath(source)
+        source = load_figures(path, text_only=not with_images)
+        logger.info(
+            "%s: %d demonstrations%s",
+            path,
+            len(source),
+            "" if with_images else ", text-only (their images are not loaded; attach_demonstration_images loads them)",
+        )
     demonstrations: Iterable[Mapping[str, Any]] = source
     return DemonstrationPool(_with_messages(row) for row in demonstrations)
 

@@ -135,3 +135,45 @@ def test_the_old_import_paths_work_for_one_release_with_a_warning() -> None:
 
     assert biomed_vital.DemonstrationPool is DemonstrationPool
     assert biomed_vital.select_demonstrations is select_demonstrations
+
+
+def test_the_released_demonstrations_load_as_text_only_without_an_error_count(
+    clinician_demonstrations_path, caplog
+) -> None:
+    import logging
+
+    from biomed_vital.generation import GPT4VGenerator
+
+    with caplog.at_level(logging.INFO, logger="biomed_vital"):
+        generator = GPT4VGenerator(
+            "stand-in", api_key="sk-test", demonstrations=str(clinician_demonstrations_path)
+        )
+    assert len(generator.demonstrations) == 58
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+    assert "with errors" not in caplog.text and "image not found" not in caplog.text
+    assert "58 demonstrations, text-only (their images are not loaded" in caplog.text
+
+
+def test_attaching_demonstration_images_looks_for_them_and_says_they_are_missing(
+    clinician_demonstrations_path, caplog
+) -> None:
+    from biomed_vital.generation import GPT4VGenerator
+
+    GPT4VGenerator(
+        "stand-in",
+        api_key="sk-test",
+        demonstrations=str(clinician_demonstrations_path),
+        attach_demonstration_images=True,
+    )
+    assert "58 rows, 58 with errors (image not found: 58)" in caplog.text  # true when the images are wanted
+
+
+def test_a_text_only_load_keeps_the_image_reference_for_a_later_load(clinician_demonstrations_path) -> None:
+    from biomed_vital.data import load_figures
+
+    text_only = load_figures(clinician_demonstrations_path, text_only=True)
+    assert text_only["image"] == [None] * 58 and text_only["error"] == [""] * 58
+    record = next(iter(text_only))
+    assert '"image": "' in record["extra"]
+    with_images = load_figures(text_only)
+    assert with_images[0]["error"].startswith("image not found")  # the reference was kept and looked for
