@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import torch
 from datasets import Dataset, IterableDataset
-from trl import RewardTrainer
 
 from biomed_vital import schema
+from biomed_vital.notices import bitsandbytes_kernel_notice_silenced
 from biomed_vital.selection.embeddings import (
     CHOSEN_IMAGE_FEATURES,
     CHOSEN_TEXT_FEATURES,
@@ -34,6 +34,9 @@ from biomed_vital.selection.embeddings import (
 from biomed_vital.selection.losses import pairwise_preference_loss
 from biomed_vital.selection.metrics import preference_metrics
 from biomed_vital.selection.training_config import SelectorTrainingConfig
+
+with bitsandbytes_kernel_notice_silenced():  # trl imports peft, which imports bitsandbytes
+    from trl import RewardTrainer
 
 #: The cached-feature columns `compute_features` adds, which stand in for the images and texts.
 FEATURE_COLUMNS = (*PREFERENCE_IMAGE_COLUMNS.values(), *PREFERENCE_TEXT_COLUMNS.values())

@@ -4,7 +4,9 @@
 
 * `bf16=None` resolves to True only on an accelerator that supports bfloat16 (RewardConfig: True unless
   fp16 is set, which fails on CPU);
-* `gradient_checkpointing=None` resolves to False (RewardConfig: True; the selector's encoders are small);
+* `gradient_checkpointing=None` (RewardConfig: True; the selector's encoders are small): activation checkpointing
+  stays off unless `activation_checkpointing=True` (or the deprecated `gradient_checkpointing=True`) asks for it;
+* `dataloader_pin_memory` is False when no accelerator is present (pinning needs one);
 * `max_length=None` means the tokenizer's limit, and longer texts are truncated, never dropped
   (RewardConfig: 1024, and longer pairs are filtered out);
 * `learning_rate=2e-5` (RewardConfig: 1e-4, too high to fine-tune pretrained encoders) and
@@ -21,10 +23,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
-from trl import RewardConfig
 
+from biomed_vital.notices import bitsandbytes_kernel_notice_silenced
 from biomed_vital.presets.registry import FromPreset
 from biomed_vital.selection.losses import LOSS_REDUCTIONS, LOSS_TYPES
+
+with bitsandbytes_kernel_notice_silenced():  # trl imports peft, which imports bitsandbytes
+    from trl import RewardConfig
 
 __all__ = ["SelectorTrainingConfig"]
 
@@ -41,8 +46,9 @@ class SelectorTrainingConfig(RewardConfig, FromPreset):
     """Training arguments of the selector: `trl.RewardConfig` plus the selector's loss options.
 
     Device-dependent defaults are resolved for the machine instead of TRL's GPU defaults: `bf16=None` becomes
-    True only on an accelerator that supports bfloat16 (never on CPU), and `gradient_checkpointing=None`
-    becomes False (selector encoders are small; turn it on explicitly for large towers).
+    True only on an accelerator that supports bfloat16 (never on CPU), activation checkpointing stays off
+    (selector encoders are small; turn it on with `activation_checkpointing=True` for large towers), and
+    memory is not pinned without an accelerator.
 
     Args:
         loss_type: `"logistic"` (weighted Bradley-Terry, the default) or `"hinge"`; both on raw scores.
@@ -78,7 +84,8 @@ class SelectorTrainingConfig(RewardConfig, FromPreset):
     gradient_checkpointing: bool | None = field(  # type: ignore[assignment]
         default=None,
         metadata={
-            "help": "Gradient checkpointing; None resolves to False (the selector's encoders are small)."
+            "help": "Deprecated alias of activation_checkpointing; None (RewardConfig: True) leaves it off, as "
+            "the selector's encoders are small."
         },
     )
     bf16: bool | None = field(  # type: ignore[assignment]
@@ -127,6 +134,8 @@ class SelectorTrainingConfig(RewardConfig, FromPreset):
         if self.bf16 is None:
             on_accelerator = not self.use_cpu and (torch.cuda.is_available() or _accelerator_supports_bf16())
             self.bf16 = bool(not self.fp16 and on_accelerator and _accelerator_supports_bf16())
-        if self.gradient_checkpointing is None:
-            self.gradient_checkpointing = False
+        # gradient_checkpointing stays None unless set: TrainingArguments then turns activation checkpointing
+        # off without the deprecation warning that any value of the old name gives.
+        if not torch.accelerator.is_available():
+            self.dataloader_pin_memory = False  # pinning needs an accelerator; torch warns on every loader
         super().__post_init__()

@@ -497,7 +497,10 @@ def tiny_selector(
         num_hidden_layers=num_layers,
         num_attention_heads=2,
         max_position_embeddings=max(max_text_length, tokenizer.model_max_length),
+        # the tokenizer's special tokens, so trainers find nothing to align (and say nothing about it)
         pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
     )
     config_kwargs.setdefault("projection_dim", 32)
     config_kwargs.setdefault("head_hidden_size", 32)

@@ -29,8 +29,8 @@ def test_defaults_are_resolved_for_a_cpu_machine(tmp_path):
     assert args.bf16 is False and args.gradient_checkpointing is False
     assert args.loss_type == "logistic" and args.margin == 0.0
     assert SelectorTrainingConfig(str(tmp_path), use_cpu=True, loss_type="hinge").margin == 1.0
-    explicit = SelectorTrainingConfig(str(tmp_path), use_cpu=True, gradient_checkpointing=True)
-    assert explicit.gradient_checkpointing is True
+    explicit = SelectorTrainingConfig(str(tmp_path), use_cpu=True, activation_checkpointing=True)
+    assert explicit.activation_checkpointing is True and explicit.gradient_checkpointing is True
 
 
 def test_config_rejects_unknown_loss_and_bad_clinician_weight(tmp_path):
