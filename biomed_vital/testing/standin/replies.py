@@ -5,7 +5,10 @@ verbatim and carries the marker ``(offline stand-in reply)``. What it does imita
 of the replies the pipeline parses, so that prompts, parsers and retries can be tested offline:
 
 * **generation** mode: five exchanges as ``User: ...`` / ``Assistant: ...`` lines, or, when a
-  system message contains ``Answer A:``, ``User:`` / ``Answer A:`` / ``Answer B:`` triples;
+  system message contains ``Answer A:``, ``User:`` / ``Answer A:`` / ``Answer B:`` triples. A
+  figure's candidates answer the same questions differently (seeded by the request's ``seed``):
+  each quotes its own choice of the caption's sentences, and leaves none, one or two answers
+  without a quote, so candidates differ and the judge scores them apart;
 * **judge** mode (``response_format`` of type ``json_schema`` / ``json_object``, or a system
   message containing "score"): a 0-10 score that grows with the share of the answer's content
   words found in the caption and mentions, as JSON or as ``Score: 7/10`` + ``Rationale: ...``;
@@ -24,11 +27,13 @@ Example:
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from biomed_vital.engine.tokens import estimate_text_tokens
+from biomed_vital.testing.standin.hashing import stable_int
 from biomed_vital.testing.standin.prompt import (
     FigureContext,
     last_user_text,
@@ -111,37 +116,60 @@ def _quoted(text: str) -> str:
     return f'"{_shorten(text)}"'
 
 
-def _grounded_answers(ctx: FigureContext, variant: int) -> list[tuple[str, str]]:
+# Exchanges a candidate may answer without quoting anything (its weaker answers); the caption exchange
+# always quotes the whole caption.
+_HEDGEABLE = ("modality", "region", "findings", "detail")
+
+
+def _question_wording(ctx: FigureContext) -> dict[str, str]:
+    """One wording of each question per figure, so a figure's candidates answer the same questions."""
+    figure = stable_int("questions", ctx.caption, *ctx.mentions)
+    return {kind: wordings[(figure >> position) % 2] for position, (kind, wordings) in enumerate(QUESTIONS.items())}
+
+
+def _hedged_exchanges(ctx: FigureContext, variant: int, seed: Any) -> set[str]:
+    """Which exchanges this candidate answers without quoting: none, one or two, chosen by the request.
+
+    The count follows the request's ``seed`` (the generator sends ``seed + candidate index``), offset
+    per figure, so consecutive candidates of a figure always differ in how many answers are grounded,
+    and their judge scores differ; which exchanges are hedged follows the request's hash.
+    """
+    base = seed if isinstance(seed, int) and not isinstance(seed, bool) else variant
+    count = (base + stable_int("hedged", ctx.caption)) % 3
+    return set(random.Random(variant).sample(_HEDGEABLE, count))
+
+
+def _answers(ctx: FigureContext, variant: int, hedged: set[str]) -> list[tuple[str, str]]:
+    """The five exchanges: every answer quotes the caption or mentions, except the ``hedged`` ones."""
     caption = ctx.caption or "(no caption was given)"
     sentences = _sentences(caption) or [caption]
-    pick = variant % 2
+    rng = random.Random(variant)
+    questions = _question_wording(ctx)
     modality = _find_term(caption, MODALITY_TERMS)
     region = _find_term(caption, REGION_TERMS)
-    exchanges = []
+    answers: dict[str, str] = {}
     if modality:
-        answer = f"The caption names it: {_quoted(modality)}. {STANDIN_MARKER}"
+        answers["modality"] = f"The caption names it: {_quoted(modality)}. {STANDIN_MARKER}"
     else:
-        answer = f"The caption does not name a modality; it reads {_quoted(sentences[0])}. {STANDIN_MARKER}"
-    exchanges.append((QUESTIONS["modality"][pick], answer))
+        answers["modality"] = (
+            f"The caption does not name a modality; it reads {_quoted(sentences[0])}. {STANDIN_MARKER}"
+        )
     if region:
-        answer = f"The caption refers to {_quoted(region)}. {STANDIN_MARKER}"
+        answers["region"] = f"The caption refers to {_quoted(region)}. {STANDIN_MARKER}"
     else:
-        answer = f"The caption does not name a region; it reads {_quoted(sentences[0])}. {STANDIN_MARKER}"
-    exchanges.append((QUESTIONS["region"][pick], answer))
-    finding = sentences[(variant // 2) % len(sentences)]
-    exchanges.append(
-        (QUESTIONS["findings"][pick], f"The caption states {_quoted(finding)}. {STANDIN_MARKER}")
-    )
-    exchanges.append(
-        (QUESTIONS["caption"][pick], f"The caption reads {_quoted(' '.join(sentences))}. {STANDIN_MARKER}")
-    )
+        answers["region"] = (
+            f"The caption does not name a region; it reads {_quoted(rng.choice(sentences))}. {STANDIN_MARKER}"
+        )
+    answers["findings"] = f"The caption states {_quoted(rng.choice(sentences))}. {STANDIN_MARKER}"
+    answers["caption"] = f"The caption reads {_quoted(' '.join(sentences))}. {STANDIN_MARKER}"
     if ctx.mentions:
-        detail = ctx.mentions[variant % len(ctx.mentions)]
-        answer = f"The text mentioning the figure says {_quoted(detail)}. {STANDIN_MARKER}"
+        detail = rng.choice(ctx.mentions)
+        answers["detail"] = f"The text mentioning the figure says {_quoted(detail)}. {STANDIN_MARKER}"
     else:
-        answer = f"The caption ends with {_quoted(sentences[-1])}. {STANDIN_MARKER}"
-    exchanges.append((QUESTIONS["detail"][pick], answer))
-    return exchanges
+        answers["detail"] = f"The caption ends with {_quoted(sentences[-1])}. {STANDIN_MARKER}"
+    return [
+        (questions[kind], _ungrounded_answer() if kind in hedged else answers[kind]) for kind in QUESTIONS
+    ]
 
 
 def _ungrounded_answer() -> str:
@@ -150,30 +178,36 @@ def _ungrounded_answer() -> str:
 
 
 def generation_reply(body: Mapping[str, Any], variant: int = 0) -> str:
-    """Five question/answer exchanges grounded in the request's caption.
+    """Five question/answer exchanges grounded in the request's caption, different for each candidate.
 
-    ``variant`` (derived from the request hash and choice index) picks question wording and
-    which caption sentence and mention are quoted, so different requests give different
-    candidates. With ``Answer A:`` in a system message every exchange has two answers, A
-    grounded in the caption and B not, in an order that depends on ``variant``.
+    A figure's candidates answer the same five questions (one wording per figure); each candidate
+    quotes its own choice of caption sentences and mentions, and answers none, one or two of the
+    questions without quoting anything (how many follows the request's ``seed``, which the generator
+    sets to ``seed + candidate index``, so two candidates of a figure never read alike and the judge
+    scores them apart). ``variant`` (derived from the request hash and choice index) picks the rest.
+    With ``Answer A:`` in a system message every exchange has two answers, A grounded in the caption
+    and B not, in an order that depends on ``variant``. Only the request's own caption and mentions are
+    ever quoted.
 
     Example:
         >>> body = {"messages": [{"role": "user", "content": "Caption: Chest radiograph."}]}
         >>> generation_reply(body).count("Assistant:")
         5
+        >>> generation_reply({**body, "seed": 0}) != generation_reply({**body, "seed": 1})
+        True
     """
     ctx = parse_figure_context(last_user_text(body))
-    exchanges = _grounded_answers(ctx, variant)
     lines: list[str] = []
     if "Answer A:" in system_text(body):
-        for position, (question, grounded) in enumerate(exchanges):
+        for position, (question, grounded) in enumerate(_answers(ctx, variant, hedged=set())):
             ungrounded = _ungrounded_answer()
             first, second = (
                 (grounded, ungrounded) if (variant + position) % 2 == 0 else (ungrounded, grounded)
             )
             lines += [f"User: {question}", f"Answer A: {first}", f"Answer B: {second}"]
     else:
-        for question, answer in exchanges:
+        hedged = _hedged_exchanges(ctx, variant, body.get("seed"))
+        for question, answer in _answers(ctx, variant, hedged):
             lines += [f"User: {question}", f"Assistant: {answer}"]
     return "\n".join(lines)
 

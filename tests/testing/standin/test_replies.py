@@ -111,3 +111,46 @@ def test_max_tokens_cuts_the_reply_with_finish_reason_length(client):
     completion = client.chat.completions.create(model="gpt-4o", messages=user_messages(), max_tokens=10)
     assert completion.choices[0].finish_reason == "length"
     assert completion.usage.completion_tokens <= 10
+
+
+def _quoted_texts(answer: str) -> list[str]:
+    """What an answer quotes: the text between its first and last double quote (captions may hold quotes)."""
+    if answer.count('"') < 2:
+        return []
+    return [answer[answer.index('"') + 1 : answer.rindex('"')].removesuffix(" ...")]
+
+
+def test_candidates_of_a_figure_differ_quote_only_its_text_and_give_same_question_pairs(
+    server, fixtures_dir, tmp_path
+):
+    """The generator's two candidates per figure, from the stand-in, on the real fixture figures."""
+    from biomed_vital.data import load_figures, qa_pairs
+    from biomed_vital.generation import GPT4VGenerator, GPT4VJudge
+    from biomed_vital.preferences import PreferenceDataset
+
+    figures = load_figures(fixtures_dir / "images.jsonl")
+    options = {"base_url": server.base_url, "api_key": "sk-test", "seed": 0, "show_progress": False}
+    options["cache_dir"] = str(tmp_path / "cache")
+    candidates = GPT4VGenerator("gpt-4o", n_candidates=2, **options).generate(figures)
+    assert set(candidates["status"]) == {"ok"}
+
+    by_figure: dict[str, list[dict]] = {}
+    for row in candidates:
+        by_figure.setdefault(row["id"], []).append(row)
+    for figure_id, (first, second) in by_figure.items():
+        assert first["messages"] != second["messages"], figure_id
+        first_turns, second_turns = qa_pairs(first["messages"]), qa_pairs(second["messages"])
+        assert [q for q, _ in first_turns] == [q for q, _ in second_turns], figure_id  # the same questions
+        own_text = " ".join(" ".join([first["caption"], *first["mentions"]]).split())
+        for _, answer in first_turns + second_turns:
+            for quoted in _quoted_texts(answer):
+                assert quoted in own_text or quoted == "(no caption was given)", (figure_id, quoted)
+
+    judged = GPT4VJudge("gpt-4o", **options).score(candidates)
+    pairs = PreferenceDataset.from_judge_scores(judged, min_gap=1.0, seed=0)
+    same_question = {
+        figure for figure, kind in zip(pairs["figure_id"], pairs["pair_kind"], strict=True)
+        if kind == "judge_same_question"
+    }
+    captioned = {row["id"] for row in figures if row["caption"].strip()}
+    assert captioned and captioned <= same_question  # every figure with text to quote has same-figure pairs
