@@ -9,7 +9,7 @@ It runs every stage on the built-in demo figures, with no network:
 3. score every question-answer pair with :class:`~biomed_vital.GPT4VJudge`;
 4. turn judge scores into preference pairs with :class:`~biomed_vital.PreferenceDataset`;
 5. train a tiny selection model from scratch with :class:`~biomed_vital.SelectorTrainer` and
-   keep the best half of the candidates with :func:`~biomed_vital.select`.
+   keep the best half of each modality's candidates with :func:`~biomed_vital.select`.
 
 Everything is written under ``output_dir``: each stage's Dataset, the cache, the selector and
 the selection report. Rerunning reuses the cache, so no request is sent twice.
@@ -85,7 +85,7 @@ def run_demo(
     print(summarize_preferences(preferences))
     preferences.save_to_disk(str(out / "preferences"))
 
-    _banner("5. selection: a tiny selector trained from scratch, then the best half of the candidates")
+    _banner("5. selection: a tiny selector trained from scratch, then the best half of each modality")
     selected = _train_and_select(judged, preferences, out, seed=seed, show_progress=show_progress)
     columns = ["candidate_id", "modality", "judge_score", "selector_score"]
     print(
@@ -121,6 +121,7 @@ def _train_and_select(judged: Any, preferences: Any, out: Path, *, seed: int, sh
         model,
         processor,
         top_fraction=0.5,
+        per_modality=True,  # the best half of each modality, so no modality is left out
         batch_size=16,
         num_workers=0,
         output_dir=str(out / "selection_report"),

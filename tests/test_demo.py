@@ -26,8 +26,15 @@ def test_demo_runs_every_stage_offline_and_saves_them(tmp_path, capsys, caplog):
     assert all(0 <= score <= 10 for score in judged["judge_score"])
     preferences = load_from_disk(str(tmp_path / "demo" / "preferences"))
     assert len(preferences) > 0 and set(preferences["source"]) == {"judge"}
-    # the best half of the candidates is kept
-    assert len(selected) == len(candidates) // 2
+    # the stand-in's two candidates of a figure differ, so the judge makes same-figure pairs
+    for figure_id in figures["id"]:
+        first, second = (row["messages"] for row in candidates if row["id"] == figure_id)
+        assert first != second, figure_id
+    assert "judge_same_question" in preferences["pair_kind"]
+    # the best half of each modality's candidates is kept: no modality is left out
+    assert sorted(selected["modality"]) == sorted(
+        modality for modality in set(candidates["modality"]) for _ in range(candidates["modality"].count(modality) // 2)
+    )
     assert (tmp_path / "demo" / "selection_report" / "score_histogram.png").is_file()
     assert (tmp_path / "demo" / "selector" / "config.json").is_file()
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -19,14 +21,16 @@ logger = logging.getLogger(__name__)
 def train_test_split_by_figure(
     dataset: Any, *, test_size: float | int = 0.1, seed: int = 0, stratify_by_source: bool = True
 ) -> Any:
-    """Split preference pairs so that no figure appears in both splits.
+    """Split preference pairs so that no figure appears in both splits, losing as few pairs as possible.
 
-    Figures (not pairs) are assigned to the test split at random with ``seed``. With
-    ``stratify_by_source`` the figures that carry clinician pairs are split separately from
-    the judge-only figures, so the test split holds clinician pairs whenever at least two
-    figures have them. A judge pair across score levels touches two figures; it goes to a
-    split only when both of its figures are there, and is dropped otherwise (the count is
-    logged and stored as ``pairs_dropped_across_splits``).
+    Figures (not pairs) are assigned to the test split at random with ``seed``. A judge pair across
+    score levels compares two figures, so the pairs link figures into groups; whole groups are
+    assigned to a split, so no pair has its two figures in different splits and none is lost. Only
+    when a group is too large for the split sizes asked for is it cut: the pairs across the cut are
+    dropped, a warning says how many and of which ``pair_kind``, and the count is stored as
+    ``pairs_dropped_across_splits``. With ``stratify_by_source`` the groups that hold clinician pairs
+    are split separately from the judge-only groups, so the test split holds clinician pairs whenever
+    at least two figures have them.
 
     Args:
         dataset: preference pairs.
@@ -56,6 +60,7 @@ def train_test_split_by_figure(
     all_figures = sorted(set(chosen_figs) | set(rejected_figs))
     fraction = _test_fraction(test_size, len(all_figures))
 
+    groups = _linked_figure_groups(all_figures, zip(chosen_figs, rejected_figs, strict=True))
     if stratify_by_source:
         clinician_figures = {
             figure
@@ -63,20 +68,17 @@ def train_test_split_by_figure(
             for figure, source in zip(figures, sources, strict=True)
             if source == schema.SOURCE_CLINICIAN
         }
-        strata = [sorted(clinician_figures), sorted(set(all_figures) - clinician_figures)]
+        strata = [
+            [group for group in groups if clinician_figures.intersection(group)],
+            [group for group in groups if not clinician_figures.intersection(group)],
+        ]
     else:
-        strata = [all_figures]
+        strata = [groups]
     rng = np.random.default_rng(seed)
     test_figures: set[str] = set()
     for stratum in strata:
-        if not stratum:
-            continue
-        n_test = int(round(fraction * len(stratum)))
-        if len(stratum) >= 2:
-            n_test = min(max(n_test, 1), len(stratum) - 1)
-        shuffled = rng.permutation(len(stratum))
-        test_figures.update(stratum[i] for i in shuffled[:n_test])
-    train_rows, test_rows, dropped = [], [], 0
+        test_figures |= _test_figures_of(stratum, fraction, rng)
+    train_rows, test_rows, dropped = [], [], []
     for row, (chosen, rejected) in enumerate(zip(chosen_figs, rejected_figs, strict=True)):
         in_test = (chosen in test_figures, rejected in test_figures)
         if all(in_test):
@@ -84,11 +86,27 @@ def train_test_split_by_figure(
         elif not any(in_test):
             train_rows.append(row)
         else:
-            dropped += 1
+            dropped.append(row)
     if dropped:
-        logger.warning("%d pair(s) compare figures that fell into different splits and were dropped", dropped)
+        kinds = (
+            Counter(column_values(dataset.select(dropped), schema.PAIR_KIND))
+            if schema.PAIR_KIND in columns
+            else Counter({"pairs of two figures": len(dropped)})
+        )
+        largest = max(len(group) for group in groups)
+        logger.warning(
+            "%d of %d pairs dropped (%s): each compares two figures that ended in different splits. Pairs "
+            "across figures link %d of the %d figures into one group, which test_size=%s cannot keep whole; "
+            "to keep such pairs, split the judged candidates by figure first and build the pairs per split.",
+            len(dropped),
+            len(chosen_figs),
+            ", ".join(f"{kind}: {count}" for kind, count in kinds.most_common()),
+            largest,
+            len(all_figures),
+            test_size,
+        )
     stats = merge_build_stats(
-        preference_build_stats(dataset), {"split": {"pairs_dropped_across_splits": dropped}}
+        preference_build_stats(dataset), {"split": {"pairs_dropped_across_splits": len(dropped)}}
     )
     return DatasetDict(
         {
@@ -96,6 +114,49 @@ def train_test_split_by_figure(
             "test": with_build_stats(dataset.select(test_rows), stats),
         }
     )
+
+
+def _linked_figure_groups(figures: list[str], links: Iterable[tuple[str, str]]) -> list[list[str]]:
+    """The figures grouped so that the two figures of every pair are in one group (sorted, in a fixed order)."""
+    parent = {figure: figure for figure in figures}
+
+    def root(figure: str) -> str:
+        while parent[figure] != figure:
+            parent[figure] = parent[parent[figure]]
+            figure = parent[figure]
+        return figure
+
+    for first, second in links:
+        a, b = root(first), root(second)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    members: dict[str, list[str]] = {}
+    for figure in figures:  # sorted, so each group is sorted and groups come in order of their first figure
+        members.setdefault(root(figure), []).append(figure)
+    return list(members.values())
+
+
+def _test_figures_of(groups: list[list[str]], fraction: float, rng: np.random.Generator) -> set[str]:
+    """The test figures of one stratum: whole groups in random order while they fit, then a cut if needed."""
+    n_figures = sum(len(group) for group in groups)
+    if not n_figures:
+        return set()
+    n_test = int(round(fraction * n_figures))
+    if n_figures >= 2:
+        n_test = min(max(n_test, 1), n_figures - 1)
+    test: set[str] = set()
+    left_out: list[list[str]] = []
+    for position in rng.permutation(len(groups)):
+        group = groups[position]
+        if len(test) + len(group) <= n_test:
+            test.update(group)
+        else:
+            left_out.append(group)
+    need = n_test - len(test)
+    if need > 0:  # every group left is larger than what is missing: cut the smallest of them
+        group = min(left_out, key=len)
+        test.update(group[i] for i in rng.permutation(len(group))[:need])
+    return test
 
 
 def _test_fraction(test_size: Any, n_figures: int) -> float:
