@@ -41,6 +41,7 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "format_selector_text": "biomed_vital.data",
     "format_selector_conversation": "biomed_vital.data",
     "to_llava_json": "biomed_vital.data",
+    "write_html_report": "biomed_vital.data",
     "summarize_figures": "biomed_vital.data",
     "plot_figure_summary": "biomed_vital.data",
     "FigureLoadError": "biomed_vital.data",
@@ -166,6 +167,7 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real objects
         qa_pairs,
         summarize_figures,
         to_llava_json,
+        write_html_report,
     )
     from biomed_vital.engine import (
         BackendConfig,

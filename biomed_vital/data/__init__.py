@@ -47,6 +47,7 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "format_selector_conversation": "biomed_vital.data.text",
     "DEFAULT_MAX_MENTIONS": "biomed_vital.data.text",
     "to_llava_json": "biomed_vital.data.export",
+    "write_html_report": "biomed_vital.data.viewer",
     "summarize_figures": "biomed_vital.data.summary",
     "plot_figure_summary": "biomed_vital.data.summary",
 }
@@ -96,4 +97,5 @@ if TYPE_CHECKING:
         format_selector_conversation,
         format_selector_text,
     )
+    from biomed_vital.data.viewer import write_html_report
     from biomed_vital.schema import DOMAIN_KEYS, MODALITIES
