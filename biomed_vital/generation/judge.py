@@ -11,13 +11,15 @@ never a made-up number.
 Input columns: ``messages``, and where present ``candidate_id``, ``status``, ``image``, ``caption``,
 ``mentions``. Output columns (the *judged* stage, :func:`biomed_vital.schema.judge_features`):
 ``judge_score``, ``judge_status``, ``judge_rationale``, ``judge_error``, ``judge_turn_scores``,
-``judge_model``, ``judge_usage``.
+``judge_model``, ``judge_usage``. With ``report_dir`` set, a page of the judged candidates
+(:func:`biomed_vital.data.write_html_report`) is written there as ``report.html``.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from biomed_vital import schema
@@ -309,10 +311,18 @@ class GPT4VJudge(ModelTask):
     def score(self, candidates: Any) -> Any:
         """Add ``judge_score``, ``judge_status``, ``judge_rationale``, ``judge_error``, ``judge_turn_scores`` to ``candidates``.
 
-        Candidates whose ``status`` is not ``"ok"`` are not sent (``judge_status="skipped"``).
+        Candidates whose ``status`` is not ``"ok"`` are not sent (``judge_status="skipped"``). With
+        ``report_dir``, ``report_dir/report.html`` shows the judged candidates.
         """
-        return self.run(candidates)
+        return self._with_report(self.run(candidates))
 
     async def ascore(self, candidates: Any) -> Any:
         """Asynchronous :meth:`score`."""
-        return await self.arun(candidates)
+        return self._with_report(await self.arun(candidates))
+
+    def _with_report(self, judged: Any) -> Any:
+        if self.config.report_dir:
+            from biomed_vital.data import write_html_report
+
+            write_html_report(judged, Path(self.config.report_dir) / "report.html", title="Judged candidates")
+        return judged

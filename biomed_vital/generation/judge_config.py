@@ -64,6 +64,14 @@ class JudgeConfig(TaskConfig):
         },
     )
 
+    report_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "Folder for report.html, a page of the judged candidates (thumbnails, conversations, "
+            "scores and rationales, filterable by modality and sortable by score); empty: none."
+        },
+    )
+
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.granularity not in GRANULARITIES:

@@ -22,7 +22,7 @@ from datasets import Dataset, Value
 from tqdm.auto import tqdm
 
 from biomed_vital import schema
-from biomed_vital.data import load_image
+from biomed_vital.data import load_image, write_html_report
 from biomed_vital.selection._rows import RowBatches, identity_collate, iter_column, undecoded
 from biomed_vital.selection.scoring_config import SelectionConfig
 
@@ -191,8 +191,8 @@ def select(
         preset: start from a named preset's `SelectionConfig` instead (`"biomed-vital"`: first pair, the whole
             pool ranked together, `int(fraction * n)` kept); `options` override it.
         output_dir: where the selection report goes: `selection_summary.json` (counts kept/dropped per
-            modality, cut-offs, failures), `score_histogram.png` and `scores.npy` (one score per row, NaN where
-            not scored).
+            modality, cut-offs, failures), `score_histogram.png`, `scores.npy` (one score per row, NaN where
+            not scored) and `report.html` (every candidate's thumbnail, conversation, scores, kept or dropped).
 
     Returns:
         The kept rows of `candidates` in their original order, with `selector_score`.
@@ -327,6 +327,8 @@ def select(
         # add_column needs a contiguous table; this writes the view once instead of failing.
         candidates = candidates.flatten_indices()
     scored = candidates.add_column(SCORE_COLUMN, values, feature=Value("float64"))
+    if output_path is not None:  # a page to look at what was kept and dropped
+        write_html_report(scored, output_path / "report.html", kept=keep.tolist(), title="Selection")
     return scored.select(np.flatnonzero(keep))
 
 

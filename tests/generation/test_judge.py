@@ -148,3 +148,11 @@ def test_replies_without_a_score_are_asked_again_unless_kept(tmp_path, candidate
         asked = {e["request_key"] for e in server.request_log()}
     assert asked == unusable  # only the turns whose stored reply had no score
     assert set(again["judge_status"][:]) == {"ok"}
+
+
+def test_the_judge_writes_a_page_of_the_judged_candidates(server, tmp_path, candidates) -> None:
+    judged = judge_for(server, tmp_path, report_dir=str(tmp_path / "judge-report")).score(candidates)
+    page = (tmp_path / "judge-report" / "report.html").read_text()
+    assert page.count('<article class="row"') == len(judged)
+    assert 'data-judge="' in page and "judge score, highest first" in page
+    assert judged[0]["judge_rationale"].split(".")[0] in page

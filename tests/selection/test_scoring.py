@@ -183,3 +183,13 @@ def test_fraction_counts_are_not_thrown_off_by_floating_point():
         assert keep.sum() == 3
     keep, cutoffs = _cutoffs(scores[:5], groups[:5], 0.1, None, "floor")
     assert keep.sum() == 0 and cutoffs["all"] is None  # int(0.5): the paper's count keeps none
+
+
+def test_select_writes_a_page_of_every_candidate_kept_or_dropped(selector, candidates, tmp_path):
+    model, processor = selector
+    selected = select(candidates, model, processor, top_fraction=0.5, num_workers=0, output_dir=tmp_path)
+    page = (tmp_path / "report.html").read_text()
+    assert page.count('<article class="row"') == len(candidates)
+    assert page.count('data-kept="kept"') == len(selected)
+    assert page.count('data-kept="dropped"') == len(candidates) - len(selected)
+    assert "error: timeout" in page  # the failed candidate is shown with its error
