@@ -4,6 +4,9 @@ Every ``SelectorTrainingConfig`` (``trl.RewardConfig``) option is a flag; the mo
 ``eval_metrics.json`` are saved to ``--output_dir``. ``--preset biomed-vital`` trains as the paper did (and a
 selector built here from ``--biomedclip`` or two encoders gets the paper's head).
 
+A first selector starts from two encoders (``--vision-model``, ``--text-model``: Hub ids, or folders
+written by ``save_pretrained``, which work offline); a later run continues from a saved one (``--model``).
+
 Example:
     $ biomed-vital train-selector preferences/ --vision-model openai/clip-vit-base-patch16 \\
         --text-model microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract-fulltext --freeze-vision \\
@@ -75,18 +78,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``biomed-vital train-selector``."""
     parser = build_parser()
     arguments, config = parser.parse(argv)
-    starts = [
-        bool(arguments.model),
-        bool(arguments.vision_model or arguments.text_model),
-        bool(arguments.biomedclip),
-    ]
-    if sum(starts) != 1:
+    encoder_flags = {"--vision-model": arguments.vision_model, "--text-model": arguments.text_model}
+    encoders = [flag for flag, value in encoder_flags.items() if value]
+    starts = [flag for flag in ("--model", "--biomedclip") if getattr(arguments, flag[2:])]
+    starts += [" with ".join(encoders)] if encoders else []
+    if not starts:
         parser.error(
-            "start from one of --model (a saved selector), --biomedclip (an open_clip checkpoint) or "
-            "--vision-model with --text-model"
+            "nothing to start from: give --model (a saved selector), --biomedclip (an open_clip checkpoint) "
+            "or both --vision-model and --text-model (Hub ids, or encoder folders saved with save_pretrained "
+            "to train a first selector offline)"
         )
-    if starts[1] and not (arguments.vision_model and arguments.text_model):
-        parser.error("--vision-model and --text-model go together")
+    if len(starts) > 1:
+        parser.error(f"give one start, not {' and '.join(starts)}: --model continues a saved selector")
+    if len(encoders) == 1:
+        missing = "--text-model" if encoders == ["--vision-model"] else "--vision-model"
+        parser.error(f"{encoders[0]} needs {missing} too: a selector has an image and a text encoder")
     if not config.output_dir:
         parser.error("--output_dir is required: the folder the trained selector is saved to")
 
