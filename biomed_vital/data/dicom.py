@@ -22,7 +22,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import IO
 
-__all__ = ["DICOM_CAPTION_FIELDS", "DICOM_TEXT_KEY", "DicomDescription", "describe_dicom", "modality_of_header"]
+__all__ = [
+    "DICOM_CAPTION_FIELDS",
+    "DICOM_TEXT_KEY",
+    "DicomDescription",
+    "describe_dicom",
+    "modality_of_header",
+]
 
 #: Header fields a DICOM caption is built from, in this order.
 DICOM_CAPTION_FIELDS = ("Modality", "BodyPartExamined", "StudyDescription", "SeriesDescription")

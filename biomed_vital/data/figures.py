@@ -148,7 +148,9 @@ _STAGING_COLUMNS = ("_image_path", "_image_bytes", "_modality_given")
 _HEADER_COLUMNS = (schema.CAPTION, schema.MODALITY, schema.DOMAIN, schema.EXTRA)
 
 
-def _describe_from_header(columns: dict[str, list[Any]], position: int, dicom: Any, modality_given: bool) -> None:
+def _describe_from_header(
+    columns: dict[str, list[Any]], position: int, dicom: Any, modality_given: bool
+) -> None:
     try:
         header = describe_dicom(dicom)
     except Exception:  # the pixels decoded; a header pydicom cannot describe only leaves the text as it was

@@ -234,7 +234,9 @@ def normalise_record(
     try:
         row[schema.CAPTION] = _as_text(caption, schema.CAPTION)
     except ValueError as error:
-        errors.append(f"invalid record: {error}".replace(f"field {schema.CAPTION!r}", f"field {caption_key!r}"))
+        errors.append(
+            f"invalid record: {error}".replace(f"field {schema.CAPTION!r}", f"field {caption_key!r}")
+        )
 
     mention_key, mentions = take(MENTION_FIELDS)
     if mentions is not None:

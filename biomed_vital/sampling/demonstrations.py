@@ -174,7 +174,9 @@ def load_demonstrations(source: Any, *, with_images: bool = False) -> Demonstrat
             "%s: %d demonstrations%s",
             path,
             len(source),
-            "" if with_images else ", text-only (their images are not loaded; attach_demonstration_images loads them)",
+            ""
+            if with_images
+            else ", text-only (their images are not loaded; attach_demonstration_images loads them)",
         )
     demonstrations: Iterable[Mapping[str, Any]] = source
     return DemonstrationPool(_with_messages(row) for row in demonstrations)

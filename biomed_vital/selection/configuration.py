@@ -20,7 +20,9 @@ HEAD_ACTIVATIONS = ("gelu", "relu")
 SCORE_ACTIVATIONS = ("none", "sigmoid")
 
 #: What a saved selector folder and an encoder folder hold, for the error of a path that is not there.
-SAVED_SELECTOR = "a saved selector, with config.json and weights from save_pretrained or SelectorTrainer.save_model"
+SAVED_SELECTOR = (
+    "a saved selector, with config.json and weights from save_pretrained or SelectorTrainer.save_model"
+)
 ENCODER_CHECKPOINT = "a {side} encoder checkpoint, a folder with config.json and weights from save_pretrained"
 
 

@@ -113,7 +113,9 @@ class SelectorModel(PreTrainedModel):
             >>> model = SelectorModel.from_pretrained("runs/selector")          # doctest: +SKIP
         """
         if pretrained_model_name_or_path is not None and not kwargs.get("subfolder"):
-            check_local_path(pretrained_model_name_or_path, expected=SAVED_SELECTOR, required_file="config.json")
+            check_local_path(
+                pretrained_model_name_or_path, expected=SAVED_SELECTOR, required_file="config.json"
+            )
         return super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
 
     @classmethod

@@ -408,7 +408,10 @@ def test_wrong_typed_fields_are_row_errors_and_the_other_rows_load(tmp_path, fix
     assert errors["good"] == "" and figures[0]["pmid"] == "12345"  # identifiers may be integers
     assert errors["caption-number"] == "invalid record: field 'caption' must be text, got int 42"
     assert errors["label-number"] == "invalid record: field 'fig_label' must be text, got int 2"
-    assert errors["mentions-number"] == "invalid record: field 'in_text_mention' must be a list of text, got int 5"
+    assert (
+        errors["mentions-number"]
+        == "invalid record: field 'in_text_mention' must be a list of text, got int 5"
+    )
     assert errors["modality-number"] == "invalid record: field 'modality' must be text, got int 3"
     assert errors["ihc"].startswith("invalid record: field 'id' must be text or an integer, got float 1.5")
     assert figures["caption"][1] == ""  # never the string "42"
@@ -416,7 +419,9 @@ def test_wrong_typed_fields_are_row_errors_and_the_other_rows_load(tmp_path, fix
         load_figures(tmp_path, strict=True)
 
 
-def test_an_id_taken_from_a_file_name_that_clashes_is_a_row_error_next_to_the_others(tmp_path, fixture_images):
+def test_an_id_taken_from_a_file_name_that_clashes_is_a_row_error_next_to_the_others(
+    tmp_path, fixture_images
+):
     # Two scans called ct_head.png in different folders, one row naming its id, one row with a bad image.
     for folder, image in (("ct", "pydicom_ct_small"), ("mr", "itk_brain_t1_slice")):
         (tmp_path / folder).mkdir()
@@ -453,4 +458,6 @@ def test_a_folder_whose_file_names_clash_loads_with_the_clash_as_row_errors(tmp_
     figures = load_figures(tmp_path)
 
     assert figures["id"] == ["a/scan.png", "b/scan.png"]
-    assert all(error.startswith("duplicate id: 'scan', taken from the image file name") for error in figures["error"])
+    assert all(
+        error.startswith("duplicate id: 'scan', taken from the image file name") for error in figures["error"]
+    )

@@ -119,7 +119,9 @@ def test_the_report_filters_sorts_and_is_shown_in_the_docs(browser, selection_pa
     all_scores = np.load(page.parent / "scores.npy")  # every candidate's score, NaN where none
     _choose(browser, "sort", "selector:asc")
     first = _visible(browser)[0]
-    assert float(first.get_attribute("data-selector")) == pytest.approx(float(np.nanmin(all_scores)), abs=1e-3)
+    assert float(first.get_attribute("data-selector")) == pytest.approx(
+        float(np.nanmin(all_scores)), abs=1e-3
+    )
     _choose(browser, "sort", "judge:desc")
     first = _visible(browser)[0]
     assert float(first.get_attribute("data-judge")) == pytest.approx(max(judged["judge_score"]), abs=1e-3)
@@ -129,4 +131,3 @@ def test_the_report_filters_sorts_and_is_shown_in_the_docs(browser, selection_pa
     target.parent.mkdir(parents=True, exist_ok=True)
     assert browser.save_screenshot(str(target))
     assert target.stat().st_size > 10_000
-

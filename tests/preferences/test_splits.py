@@ -34,7 +34,9 @@ def _pairs(links: list[tuple[str, str]], kind: str = "judge_score_levels"):
             "figure_id": [chosen for chosen, _ in links],
             "rejected_figure_id": [rejected for _, rejected in links],
             "source": ["judge"] * len(links),
-            "pair_kind": [kind if chosen != rejected else "judge_same_question" for chosen, rejected in links],
+            "pair_kind": [
+                kind if chosen != rejected else "judge_same_question" for chosen, rejected in links
+            ],
         }
     )
 

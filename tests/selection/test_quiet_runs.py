@@ -29,9 +29,15 @@ NOISE = {
 
 def _biomed_vital(*args: str) -> str:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    env.pop("TRANSFORMERS_VERBOSITY", None)  # the tests' conftest quiets transformers; a user's shell does not
+    env.pop(
+        "TRANSFORMERS_VERBOSITY", None
+    )  # the tests' conftest quiets transformers; a user's shell does not
     result = subprocess.run(
-        [sys.executable, "-m", "biomed_vital.cli", *args], capture_output=True, text=True, env=env, timeout=600
+        [sys.executable, "-m", "biomed_vital.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout + result.stderr

@@ -124,7 +124,10 @@ _HEDGEABLE = ("modality", "region", "findings", "detail")
 def _question_wording(ctx: FigureContext) -> dict[str, str]:
     """One wording of each question per figure, so a figure's candidates answer the same questions."""
     figure = stable_int("questions", ctx.caption, *ctx.mentions)
-    return {kind: wordings[(figure >> position) % 2] for position, (kind, wordings) in enumerate(QUESTIONS.items())}
+    return {
+        kind: wordings[(figure >> position) % 2]
+        for position, (kind, wordings) in enumerate(QUESTIONS.items())
+    }
 
 
 def _hedged_exchanges(ctx: FigureContext, variant: int, seed: Any) -> set[str]:

@@ -149,7 +149,8 @@ def test_candidates_of_a_figure_differ_quote_only_its_text_and_give_same_questio
     judged = GPT4VJudge("gpt-4o", **options).score(candidates)
     pairs = PreferenceDataset.from_judge_scores(judged, min_gap=1.0, seed=0)
     same_question = {
-        figure for figure, kind in zip(pairs["figure_id"], pairs["pair_kind"], strict=True)
+        figure
+        for figure, kind in zip(pairs["figure_id"], pairs["pair_kind"], strict=True)
         if kind == "judge_same_question"
     }
     captioned = {row["id"] for row in figures if row["caption"].strip()}
