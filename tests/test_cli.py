@@ -40,7 +40,7 @@ def test_help_lists_the_commands():
 def test_demo_prints_the_demo_figures_with_modalities_and_sources(tmp_path):
     from biomed_vital.data import load_demo_figures
 
-    result = _run("demo", "--output-dir", str(tmp_path / "demo"), "--no-progress")
+    result = _run("demo", "--output-dir", str(tmp_path / "demo"), "--no-show-progress", "--until", "figures")
     assert result.returncode == 0, result.stderr
     figures = load_demo_figures()
     for row in figures.select_columns(["id", "modality"]):

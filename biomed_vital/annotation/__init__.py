@@ -32,6 +32,8 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "AgreementReport": "biomed_vital.annotation.agreement",
     "annotation_agreement": "biomed_vital.annotation.agreement",
     "SHORTCUTS": "biomed_vital.annotation.page",
+    "SIMULATED_ANNOTATOR": "biomed_vital.annotation.simulated",
+    "simulate_annotations": "biomed_vital.annotation.simulated",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _LAZY_ATTRIBUTES)
@@ -43,3 +45,4 @@ if TYPE_CHECKING:
     from biomed_vital.annotation.items import AnnotationItem, annotation_items
     from biomed_vital.annotation.page import SHORTCUTS
     from biomed_vital.annotation.session import AnnotationSession
+    from biomed_vital.annotation.simulated import SIMULATED_ANNOTATOR, simulate_annotations

@@ -22,7 +22,8 @@ __all__ = ["COMMANDS", "main"]
 
 # command -> (module under biomed_vital.cli.commands, one-line summary). Commands are registered here only.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("demo", "run the pipeline on the built-in demo figures, offline"),
+    "run": ("run", "run the whole pipeline from one config, resuming from the last finished stage"),
+    "demo": ("demo", "run the whole pipeline on the built-in demo figures, offline, with stand-ins"),
     "figures": ("figures", "load figures from a file, folder or Hub id and print a summary"),
     "sample": ("sample", "draw diverse figures for clinicians by clustering image and text embeddings"),
     "generate": ("generate", "generate candidate conversations for figures with a GPT-4V-class endpoint"),
