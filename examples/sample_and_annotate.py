@@ -5,8 +5,8 @@
 2. ``GPT4VGenerator(two_answers=True)`` writes two answers to every question (offline: the stand-in
    server, whose replies only quote the request's caption and are marked as stand-in text);
 3. the annotation app opens in the browser: compare the answers, accept or reject them (Ctrl+C when done);
-   ``--simulate-annotator`` instead lets a rule judge every item (prefer the longer answer), and every
-   record it writes says ``"simulated": true``;
+   ``--simulate-annotator`` instead lets a rule judge every item (``biomed_vital.annotation.simulate_annotations``:
+   prefer the answer sharing more words with the caption), and every record it writes says ``"simulated": true``;
 4. the approved conversations become demonstrations (``select_demonstrations``) and the comparisons
    become clinician preference pairs (``PreferenceDataset.from_clinician_annotations``).
 
@@ -28,8 +28,6 @@ import argparse
 import contextlib
 import sys
 from pathlib import Path
-
-SIMULATED_ANNOTATOR = "simulated-annotator"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -53,23 +51,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def simulate_annotations(candidates, out: Path) -> None:
-    """Judge every item by a fixed rule (prefer the longer answer, accept it); records say they are simulated."""
-    from biomed_vital.annotation import AnnotationSession, annotation_items
-
-    items, _ = annotation_items(candidates)
-    session = AnnotationSession(items, out, SIMULATED_ANNOTATOR)
-    for item in items:
-        shown = session.show(item)
-        length_a, length_b = (len(answer) for answer in shown.answers)
-        choice = "tie" if length_a == length_b else "A" if length_a > length_b else "B"
-        marks = {choice: True} if choice in ("A", "B") else {}
-        session.judge(item, choice, marks=marks, extra={"simulated": True})
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from biomed_vital.annotation import AnnotationAppConfig, annotation_agreement, launch_annotation_app
+    from biomed_vital.annotation import (
+        SIMULATED_ANNOTATOR,
+        AnnotationAppConfig,
+        annotation_agreement,
+        launch_annotation_app,
+        simulate_annotations,
+    )
     from biomed_vital.data import load_demo_figures, load_figures
     from biomed_vital.generation import GPT4VGenerator
     from biomed_vital.preferences import PreferenceDataset, summarize_preferences
