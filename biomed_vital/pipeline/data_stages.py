@@ -116,16 +116,21 @@ def run_annotate(context: RunContext) -> dict[str, Any]:
             f"--clinicians.annotations {annotations} (or --clinicians.simulate to go on without clinicians)"
         )
     agreement = annotation_agreement(str(annotations))
-    demonstrations = select_demonstrations(
-        candidates, str(annotations), per_modality=context.clinicians.per_modality
-    )
-    demonstrations.save_to_disk(str(context.path("annotate", "demonstrations")))
-    context.log(f"{source} judgements on {len(candidates)} answers; {len(demonstrations)} demonstrations")
+    try:
+        demonstrations = select_demonstrations(
+            candidates, str(annotations), per_modality=context.clinicians.per_modality
+        )
+        demonstrations.save_to_disk(str(context.path("annotate", "demonstrations")))
+        approved = len(demonstrations)
+    except ValueError as reason:  # no conversation approved whole: the judgements still make clinician pairs
+        context.log(f"no demonstrations ({reason}); generation goes on without clinician demonstrations")
+        approved = 0
+    context.log(f"{source} judgements on {len(candidates)} answers; {approved} demonstrations")
     return {
         "source": source,
         "answers": len(candidates),
         "judgements": sum(agreement.judgements_by_annotator.values()),
-        "demonstrations": len(demonstrations),
+        "demonstrations": approved,
         "agreement": str(agreement),
     }
 
@@ -138,7 +143,7 @@ def run_generate(context: RunContext) -> dict[str, Any]:
     config = context.sections["generate"]
     demonstrations = context.path("annotate", "demonstrations")
     used = config.demonstrations
-    if config.demonstrations is None and context.load("annotate", "demonstrations").num_rows:
+    if config.demonstrations is None and demonstrations.exists():
         config = dataclasses.replace(config, demonstrations=str(demonstrations))
         used = str(demonstrations)
     generator = GPT4VGenerator(config=config, engine=context.engine())

@@ -117,7 +117,8 @@ def _split_by_score_level(clinician: Any, judge: Any, config: PreferenceBuildCon
         if config.clinician_train_pairs is not None:
             cut = min(config.clinician_train_pairs, cut)
     for name, rows in (("train", range(cut)), ("test", range(cut, len(clinician or [])))):
-        clinician_part = clinician.select(rows) if clinician is not None else None
+        # a list, not the range: datasets refuses an empty range that starts at the end (all pairs in train)
+        clinician_part = clinician.select(list(rows)) if clinician is not None else None
         parts[name] = (clinician_part, judge[name] if judge is not None else None)
     return DatasetDict(
         {
