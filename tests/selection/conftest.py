@@ -50,6 +50,14 @@ def small_pairs(demonstrations, make_pairs) -> Dataset:
 
 
 @pytest.fixture(scope="session")
+def held_out_pairs(demonstrations, make_pairs) -> Dataset:
+    """Pairs of the same kinds as `small_pairs` from six other records: figures the trainer never sees."""
+    pairs = make_pairs(demonstrations[6:12], seed=1, kinds=("truncated", "non_answer"))
+    sources = ["clinician" if i % 2 else "judge" for i in range(len(pairs))]
+    return pairs.remove_columns("source").add_column("source", sources)
+
+
+@pytest.fixture(scope="session")
 def candidates(demonstrations, stand_in_images) -> Dataset:
     """A candidates Dataset (the generator's columns) from the demonstrations, 2 modalities, 1 error row."""
     rows = []

@@ -13,7 +13,11 @@ def test_accuracy_per_source_and_auc():
     assert metrics["clinician_alignment"] == 0.5
     assert metrics["judge_accuracy"] == 0.5
     assert metrics["num_clinician_pairs"] == 2
-    assert 0.0 <= metrics["roc_auc"] <= 1.0
+    # differences s_c - s_r = [1, -1, 3, -1] are the positives, their negatives [-1, 1, -3, 1] the negatives:
+    # of the 16 (positive, negative) pairs, 8 are ordered, 4 tied (half each) and 4 reversed: AUC 10/16
+    assert metrics["roc_auc"] == pytest.approx(10 / 16)
+    assert metrics["clinician_roc_auc"] == pytest.approx(2 / 4)  # [1, -1] against [-1, 1]
+    assert metrics["judge_roc_auc"] == pytest.approx(3 / 4)  # [3, -1] against [-3, 1]
 
 
 def test_perfectly_separated_pairs_have_auc_one_and_reversed_zero():
