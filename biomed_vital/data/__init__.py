@@ -45,6 +45,7 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "conversation_text": "biomed_vital.data.conversations",
     "format_selector_text": "biomed_vital.data.text",
     "format_selector_conversation": "biomed_vital.data.text",
+    "format_selector_pairs": "biomed_vital.data.text",
     "DEFAULT_MAX_MENTIONS": "biomed_vital.data.text",
     "to_llava_json": "biomed_vital.data.export",
     "write_html_report": "biomed_vital.data.viewer",
@@ -95,6 +96,7 @@ if TYPE_CHECKING:
     from biomed_vital.data.text import (
         DEFAULT_MAX_MENTIONS,
         format_selector_conversation,
+        format_selector_pairs,
         format_selector_text,
     )
     from biomed_vital.data.viewer import write_html_report

@@ -14,7 +14,12 @@ from typing import Any
 
 from biomed_vital.data.conversations import clean_text, qa_pairs
 
-__all__ = ["DEFAULT_MAX_MENTIONS", "format_selector_conversation", "format_selector_text"]
+__all__ = [
+    "DEFAULT_MAX_MENTIONS",
+    "format_selector_conversation",
+    "format_selector_pairs",
+    "format_selector_text",
+]
 
 DEFAULT_MAX_MENTIONS = 3
 
@@ -80,21 +85,50 @@ def format_selector_conversation(
     return _layout(caption, mentions, qa_pairs(messages), max_mentions)
 
 
-def _layout(
+def format_selector_pairs(
     caption: str | None,
-    mentions: Sequence[str] | str | None,
-    turns: Sequence[tuple[str, str]],
-    max_mentions: int,
-) -> str:
+    mentions: Sequence[str] | None,
+    messages: Sequence[Mapping[str, Any]] | None,
+    *,
+    max_mentions: int = DEFAULT_MAX_MENTIONS,
+) -> list[str]:
+    """One selector text per question/answer pair of a conversation, in order (none without an answer).
+
+    Each text is exactly ``format_selector_text(caption, mentions, question, answer)`` for that pair; the
+    figure context is laid out once for all of them, which is what makes scoring large pools cheap.
+
+    Example:
+        >>> messages = [{"role": "user", "content": "What modality?"}, {"role": "assistant", "content": "CT."},
+        ...             {"role": "user", "content": "Which organ?"}, {"role": "assistant", "content": "Liver."}]
+        >>> texts = format_selector_pairs("Abdominal CT.", [], messages)
+        >>> texts[1] == format_selector_text("Abdominal CT.", [], "Which organ?", "Liver.")
+        True
+    """
+    header = _header(caption, mentions, max_mentions)
+    # qa_pairs returns cleaned text, and cleaning is idempotent, so the pairs are used as they are
+    return [f"{header}\n{_turn(question, answer)}" for question, answer in qa_pairs(messages)]
+
+
+def _header(caption: str | None, mentions: Sequence[str] | str | None, max_mentions: int) -> str:
     if max_mentions < 0:
         raise ValueError(f"max_mentions must be >= 0, got {max_mentions}")
     if isinstance(mentions, str):
         # a bare string would otherwise be split into characters
         mentions = [mentions]
     kept_mentions = [m for m in (clean_text(x) for x in (mentions or [])) if m][:max_mentions]
-    lines = [f"Caption: {clean_text(caption)}".rstrip()]
-    lines.extend(f"Mention: {mention}" for mention in kept_mentions)
-    for question, answer in turns or [("", "")]:
-        lines.append(f"Question: {clean_text(question)}".rstrip())
-        lines.append(f"Answer: {clean_text(answer)}".rstrip())
-    return "\n".join(lines)
+    return "\n".join([f"Caption: {clean_text(caption)}".rstrip(), *(f"Mention: {m}" for m in kept_mentions)])
+
+
+def _turn(question: str, answer: str) -> str:
+    return f"Question: {question}".rstrip() + "\n" + f"Answer: {answer}".rstrip()
+
+
+def _layout(
+    caption: str | None,
+    mentions: Sequence[str] | str | None,
+    turns: Sequence[tuple[str, str]],
+    max_mentions: int,
+) -> str:
+    header = _header(caption, mentions, max_mentions)
+    lines = [_turn(clean_text(question), clean_text(answer)) for question, answer in turns or [("", "")]]
+    return "\n".join([header, *lines])

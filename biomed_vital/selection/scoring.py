@@ -1,15 +1,15 @@
 """`select()`: score a pool of generated candidates with a selector and keep the best.
 
-Scoring is a batched DataLoader pass: workers read rows from the Arrow-backed dataset, decode the images
-and build the texts (with the shared layout of `biomed_vital.preferences`), the collate step preprocesses
-them, and the parent process only runs the model under `torch.inference_mode`. Each image is encoded once
-per candidate even when its conversation has several question/answer pairs. Scores go into one float array
-(a memmap in `output_dir`), so pools larger than memory work.
+Scoring reads the Arrow-backed dataset a block of rows at a time, decodes the images and lays out the texts
+(with the shared layout of `biomed_vital.data.format_selector_pairs`), preprocesses and tokenizes them, and runs
+the model on the block while the next one is read: in a background thread of this process by default, or in
+DataLoader worker processes (`num_workers`). Each image is encoded once per candidate even when its
+conversation has several question/answer pairs. Under `accelerate launch` every process scores its share of
+the rows and the scores are gathered back in row order.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import fields, replace
@@ -22,32 +22,42 @@ from datasets import Dataset, Value
 from tqdm.auto import tqdm
 
 from biomed_vital import schema
-from biomed_vital.data import load_image, write_html_report
-from biomed_vital.selection._rows import RowBatches, identity_collate, iter_column, undecoded
+from biomed_vital.data import (
+    format_selector_conversation,
+    format_selector_pairs,
+    load_image,
+    write_html_report,
+)
+from biomed_vital.selection._rows import (
+    RELEASE_EVERY_ROWS,
+    MappedFilePages,
+    RowBatches,
+    column_array,
+    identity_collate,
+    read_ahead,
+    row_blocks,
+    undecoded,
+)
+from biomed_vital.selection._sharing import ProcessShare
 from biomed_vital.selection.scoring_config import SelectionConfig
 
 SCORE_COLUMN = schema.SELECTOR_SCORE
 _TEXT_COLUMNS = (schema.CAPTION, schema.MENTIONS, schema.MESSAGES)
 
 
-def _candidate_texts(caption: Any, mentions: Any, messages: Any, score_by: str) -> list[str]:
-    from biomed_vital.data import format_selector_conversation, format_selector_text, qa_pairs
-
-    if score_by == "conversation":
-        return [format_selector_conversation(caption, mentions, messages)] if messages else []
-    pairs = qa_pairs(messages)
-    if score_by == "first_pair":
-        pairs = pairs[:1]
-    return [format_selector_text(caption, mentions, question, answer) for question, answer in pairs]
-
-
 class _CandidateBatch:
-    """Builds one model batch from a block of rows (runs in a DataLoader worker)."""
+    """Builds one model batch from a block of rows (in the reading thread or a DataLoader worker)."""
 
     def __init__(self, processor: Any, score_by: str, max_length: int | None):
         self.processor = processor
         self.score_by = score_by
         self.max_length = max_length
+
+    def texts(self, caption: Any, mentions: Any, messages: Any) -> list[str]:
+        if self.score_by == "conversation":
+            return [format_selector_conversation(caption, mentions, messages)] if messages else []
+        pairs = format_selector_pairs(caption, mentions, messages)
+        return pairs[:1] if self.score_by == "first_pair" else pairs
 
     def __call__(self, rows: dict[str, list], indices: list[int]) -> dict[str, Any]:
         images: list[Any] = []
@@ -59,8 +69,8 @@ class _CandidateBatch:
         captions, mentions = rows.get(schema.CAPTION, missing), rows.get(schema.MENTIONS, missing)
         for position, row in enumerate(indices):
             try:
-                row_texts = _candidate_texts(
-                    captions[position], mentions[position], rows[schema.MESSAGES][position], self.score_by
+                row_texts = self.texts(
+                    captions[position], mentions[position], rows[schema.MESSAGES][position]
                 )
                 if not row_texts:
                     raise ValueError("the conversation has no question/answer pair")
@@ -80,17 +90,93 @@ class _CandidateBatch:
         return batch
 
 
+class _BlockReader:
+    """`read(block)`: the batch of one block of positions, handing back mapped pages now and then."""
+
+    def __init__(self, view: Dataset, rows: np.ndarray, make_batch: _CandidateBatch):
+        self.view, self.rows, self.make_batch = view, rows, make_batch
+        self.pages = MappedFilePages(view)
+        self._rows_since_release = 0
+
+    def read(self, block: np.ndarray) -> dict[str, Any]:
+        rows = self.rows[block].tolist()
+        batch = self.make_batch(self.view[rows], rows)
+        self._rows_since_release += len(rows)
+        if self._rows_since_release >= RELEASE_EVERY_ROWS:
+            self.pages.release()
+            self._rows_since_release = 0
+        return batch
+
+
+def _default_num_workers() -> int:
+    # A background thread overlaps reading with the model; worker processes only pay for themselves when
+    # there are cores to spare beyond what torch's own threads use.
+    spare = (os.cpu_count() or 1) - torch.get_num_threads()
+    return min(4, spare) if spare >= 2 else 0
+
+
+def _score_rows(
+    view: Dataset,
+    rows: np.ndarray,
+    model: Any,
+    make_batch: _CandidateBatch,
+    batch_size: int,
+    num_workers: int,
+    show_progress: bool,
+) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """Scores of `rows` (NaN where a row failed) and the failures as (row, message)."""
+    scores = np.full(len(rows), np.nan, dtype=np.float32)
+    errors: list[tuple[int, str]] = []
+    if not len(rows):
+        return scores, errors
+    batches: Any
+    if num_workers > 0:
+        batches = torch.utils.data.DataLoader(
+            RowBatches(view, rows, make_batch),
+            batch_size=batch_size,
+            num_workers=num_workers,
+            collate_fn=identity_collate,
+            prefetch_factor=4,
+            persistent_workers=False,
+        )
+    else:
+        reader = _BlockReader(view, rows, make_batch)
+        batches = read_ahead(reader.read, row_blocks(len(rows), batch_size), depth=2)
+    device = next(model.parameters()).device
+    total = math.ceil(len(rows) / batch_size)
+    with torch.inference_mode():
+        for batch in tqdm(
+            batches, total=total, desc="Scoring candidates", unit="batch", disable=not show_progress
+        ):
+            errors.extend(batch["errors"])
+            if not batch["rows"]:
+                continue
+            image_features = model.encode_image(batch["pixel_values"].to(device))
+            text_features = model.encode_text(
+                batch["input_ids"].to(device),
+                batch["attention_mask"].to(device),
+                batch["token_type_ids"].to(device) if "token_type_ids" in batch else None,
+            )
+            owners = batch["owners"].to(device)
+            text_scores = model.score_features(image_features[owners], text_features).squeeze(-1).float()
+            sums = torch.zeros(len(batch["rows"]), device=device).index_add_(0, owners, text_scores)
+            counts = torch.bincount(owners, minlength=len(batch["rows"])).clamp(min=1)
+            scores[np.searchsorted(rows, batch["rows"])] = (sums / counts).cpu().numpy()
+    return scores, errors
+
+
 def _cutoffs(
     scores: np.ndarray,
-    groups: np.ndarray,
+    group_codes: np.ndarray,
+    group_names: list[str],
     top_fraction: float | None,
     threshold: float | None,
     rounding: str = "ceil",
 ) -> tuple[np.ndarray, dict[str, float | None]]:
     keep = ~np.isnan(scores)
     cutoffs: dict[str, float | None] = {}
-    for group in np.unique(groups):
-        members = np.flatnonzero((groups == group) & ~np.isnan(scores))
+    for code, group in enumerate(group_names):
+        members = np.flatnonzero((group_codes == code) & keep)
         cutoff = None
         if top_fraction is not None and members.size:
             if rounding == "floor":  # int(), as the paper's script counts; may keep none
@@ -99,68 +185,36 @@ def _cutoffs(
                 count = max(1, math.ceil(top_fraction * members.size - 1e-9))
             # stable sort: among equal scores the earlier candidate wins
             order = members[np.argsort(-scores[members], kind="stable")]
-            dropped = order[count:]
-            keep[dropped] = False
+            keep[order[count:]] = False
             cutoff = float(scores[order[count - 1]]) if count else None
         if threshold is not None:
             keep[members[scores[members] < threshold]] = False
             cutoff = threshold if cutoff is None else max(cutoff, threshold)
-        cutoffs[str(group)] = cutoff
+        cutoffs[group] = cutoff
     return keep, cutoffs
 
 
-def _write_report(
-    output_dir: Path,
-    scores: np.ndarray,
-    keep: np.ndarray,
-    modalities: np.ndarray,
-    cutoffs: dict,
-    summary: dict[str, Any],
-) -> None:
-    import matplotlib
+def _groups(candidates: Dataset, column: str | None) -> tuple[np.ndarray, list[str]]:
+    """Per row the position of its group in the returned names (one group "all" without a column)."""
+    if column is None or column not in candidates.column_names:
+        return np.zeros(len(candidates), dtype=np.int32), ["all"]
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
+    values = column_array(candidates, column)
+    if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
+        values = pc.cast(values, pa.string())
+    encoded = pc.dictionary_encode(pc.fill_null(values, "None"))  # str(None), as the report always named it
+    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32), encoded.dictionary.to_pylist()
 
-    names = sorted(set(modalities.tolist()))
-    per_modality = {}
-    for name in names:
-        in_group = modalities == name
-        scored = in_group & ~np.isnan(scores)
-        per_modality[name] = {
-            "candidates": int(in_group.sum()),
-            "scored": int(scored.sum()),
-            "kept": int((keep & in_group).sum()),
-            "dropped": int((in_group & ~keep).sum()),
-            "mean_score": float(np.mean(scores[scored])) if scored.any() else None,
-        }
-    summary["per_modality"] = per_modality
-    summary["cutoffs"] = cutoffs
-    (output_dir / "selection_summary.json").write_text(json.dumps(summary, indent=2))
 
-    valid = scores[~np.isnan(scores)]
-    if valid.size:
-        bins = np.histogram_bin_edges(valid, bins=min(50, max(5, int(np.sqrt(valid.size)))))
-        columns = min(3, len(names))
-        rows = math.ceil(len(names) / columns)
-        figure, axes = plt.subplots(rows, columns, figsize=(4.5 * columns, 3.2 * rows), squeeze=False)
-        for axis, name in zip(axes.flat, names, strict=False):
-            group = scores[(modalities == name) & ~np.isnan(scores)]
-            axis.hist(group, bins=bins, color="tab:blue", alpha=0.8)
-            cutoff = cutoffs.get(name, cutoffs.get("all"))
-            if cutoff is not None:
-                axis.axvline(cutoff, color="tab:red", linestyle="--", label=f"cut-off {cutoff:.3g}")
-                axis.legend(fontsize=8)
-            axis.set_title(f"{name}: kept {per_modality[name]['kept']} of {per_modality[name]['candidates']}")
-            axis.set_xlabel("selector score")
-            axis.xaxis.set_major_locator(MaxNLocator(nbins=4))
-            axis.set_ylabel("candidates")
-        for axis in list(axes.flat)[len(names) :]:
-            axis.set_visible(False)
-        figure.tight_layout()
-        figure.savefig(output_dir / "score_histogram.png", dpi=110)
-        plt.close(figure)
+def _eligible_rows(candidates: Dataset) -> np.ndarray:
+    if schema.STATUS not in candidates.column_names:
+        return np.arange(len(candidates), dtype=np.int64)
+    import pyarrow.compute as pc
+
+    ok = pc.fill_null(pc.equal(column_array(candidates, schema.STATUS), schema.STATUS_OK), False)
+    return np.flatnonzero(ok.to_numpy(zero_copy_only=False))
 
 
 def select(
@@ -180,6 +234,10 @@ def select(
     paper's), or the score of the whole conversation laid out with `format_selector_conversation`
     (`score_by="conversation"`). Rows whose `status` is not `"ok"`, whose
     image cannot be decoded or whose conversation has no answer get `selector_score=None` and are never kept.
+
+    Under `accelerate launch` each process scores a contiguous share of the rows on its device
+    (`PartialState().device`, where the model is moved) and every process returns the same selection; the main
+    process writes the report.
 
     Args:
         candidates: the generator's output (`image`, `caption`, `mentions`, `messages`, `status`, `modality`).
@@ -212,20 +270,13 @@ def select(
             raise ValueError("select(): pass config= or preset=, not both")
         config = SelectionConfig.from_preset(preset)
     config = replace(config, **options) if config is not None else SelectionConfig(**options)
-    top_fraction, threshold, per_modality = config.top_fraction, config.threshold, config.per_modality
-    score_by, batch_size, num_workers, max_length = (
-        config.score_by,
-        config.batch_size,
-        config.num_workers,
-        config.max_length,
-    )
     missing = [column for column in (schema.IMAGE, schema.MESSAGES) if column not in candidates.column_names]
     if missing:
         raise ValueError(
             f"select() needs the candidate columns {missing} (the dataset has {candidates.column_names}); "
             "pass the output of GPT4VGenerator or a dataset with the same columns."
         )
-    if per_modality and schema.MODALITY not in candidates.column_names:
+    if config.per_modality and schema.MODALITY not in candidates.column_names:
         raise ValueError(f"per_modality=True needs a {schema.MODALITY!r} column in the candidates.")
     if SCORE_COLUMN in candidates.column_names:
         candidates = candidates.remove_columns(SCORE_COLUMN)
@@ -237,19 +288,38 @@ def select(
         model = SelectorModel.from_pretrained(model)
     if processor is None:
         raise ValueError("select() needs the selector's processor (SelectorProcessor.from_pretrained(path)).")
-    if num_workers is None:
-        num_workers = min(4, max(0, (os.cpu_count() or 1) - 1))
+    num_workers = _default_num_workers() if config.num_workers is None else config.num_workers
+
+    share = ProcessShare.current()
+    if share is not None and next(model.parameters()).device != share.device:
+        model = model.to(share.device)
+    eligible = _eligible_rows(candidates)
+    shares = share.split(eligible) if share is not None else [eligible]
+    own = shares[share.index] if share is not None else eligible
+
+    view = undecoded(candidates, [schema.IMAGE, *[c for c in _TEXT_COLUMNS if c in candidates.column_names]])
+    make_batch = _CandidateBatch(processor, config.score_by, config.max_length)
+    was_training = model.training
+    model.eval()
+    try:
+        own_scores, errors = _score_rows(
+            view,
+            own,
+            model,
+            make_batch,
+            config.batch_size,
+            num_workers,
+            show_progress=share is None or share.is_main,
+        )
+    finally:
+        model.train(was_training)
 
     total = len(candidates)
-    statuses = (
-        np.array([s == schema.STATUS_OK for s in iter_column(candidates, schema.STATUS)], dtype=bool)
-        if schema.STATUS in candidates.column_names
-        else np.ones(total, dtype=bool)
-    )
-    eligible = np.flatnonzero(statuses)
     output_path = Path(output_dir) if output_dir is not None else None
+    write_report = output_path is not None and (share is None or share.is_main)
     scores: np.ndarray
-    if output_path is not None:
+    if write_report:
+        assert output_path is not None
         output_path.mkdir(parents=True, exist_ok=True)
         scores = np.lib.format.open_memmap(
             output_path / "scores.npy", mode="w+", dtype=np.float32, shape=(total,)
@@ -257,57 +327,35 @@ def select(
         scores[:] = np.nan
     else:
         scores = np.full(total, np.nan, dtype=np.float32)
+    scored_per_process = [int((~np.isnan(own_scores)).sum())]
+    if share is None:
+        scores[own] = own_scores
+    else:
+        gathered = share.gather((own_scores, errors))
+        errors = []
+        scored_per_process = []
+        for rows, (part_scores, part_errors) in zip(shares, gathered, strict=True):
+            scores[rows] = part_scores
+            errors.extend(part_errors)
+            scored_per_process.append(int((~np.isnan(part_scores)).sum()))
 
-    view = undecoded(candidates, [schema.IMAGE, *[c for c in _TEXT_COLUMNS if c in candidates.column_names]])
-    loader: torch.utils.data.DataLoader = torch.utils.data.DataLoader(
-        RowBatches(view, eligible.tolist(), _CandidateBatch(processor, score_by, max_length)),
-        batch_size=batch_size,
-        num_workers=num_workers,
-        collate_fn=identity_collate,
-        prefetch_factor=4 if num_workers > 0 else None,
-        persistent_workers=False,
-    )
-    device = next(model.parameters()).device
-    errors: list[tuple[int, str]] = []
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            for batch in tqdm(loader, desc="Scoring candidates", unit="batch"):
-                errors.extend(batch["errors"])
-                if not batch["rows"]:
-                    continue
-                image_features = model.encode_image(batch["pixel_values"].to(device))
-                text_features = model.encode_text(
-                    batch["input_ids"].to(device),
-                    batch["attention_mask"].to(device),
-                    batch["token_type_ids"].to(device) if "token_type_ids" in batch else None,
-                )
-                owners = batch["owners"].to(device)
-                text_scores = model.score_features(image_features[owners], text_features).squeeze(-1).float()
-                sums = torch.zeros(len(batch["rows"]), device=device).index_add_(0, owners, text_scores)
-                counts = torch.bincount(owners, minlength=len(batch["rows"])).clamp(min=1)
-                scores[np.asarray(batch["rows"])] = (sums / counts).cpu().numpy()
-    finally:
-        model.train(was_training)
-
-    groups = (
-        np.asarray(list(iter_column(candidates, schema.MODALITY)), dtype=object).astype(str)
-        if per_modality
-        else np.full(total, "all", dtype=object)
-    )
+    group_codes, group_names = _groups(candidates, schema.MODALITY if config.per_modality else None)
     keep, cutoffs = _cutoffs(
-        np.asarray(scores, dtype=np.float64), groups, top_fraction, threshold, config.fraction_rounding
+        np.asarray(scores, dtype=np.float64),
+        group_codes,
+        group_names,
+        config.top_fraction,
+        config.threshold,
+        config.fraction_rounding,
     )
 
-    if output_path is not None:
+    if write_report:
+        assert output_path is not None
+        from biomed_vital.selection.report import write_selection_report
+
         if isinstance(scores, np.memmap):
             scores.flush()
-        modalities = (
-            np.asarray(list(iter_column(candidates, schema.MODALITY)), dtype=object).astype(str)
-            if schema.MODALITY in candidates.column_names
-            else np.full(total, "all", dtype=object)
-        )
+        modality_codes, modality_names = _groups(candidates, schema.MODALITY)
         summary = {
             "candidates": total,
             "not_ok_status": int(total - eligible.size),
@@ -315,19 +363,29 @@ def select(
             "first_failures": [{"row": row, "error": message} for row, message in errors[:20]],
             "scored": int((~np.isnan(scores)).sum()),
             "kept": int(keep.sum()),
-            "top_fraction": top_fraction,
-            "threshold": threshold,
-            "per_modality_cutoff": per_modality,
-            "score_by": score_by,
+            "processes": 1 if share is None else share.count,
+            "scored_per_process": scored_per_process,
+            "top_fraction": config.top_fraction,
+            "threshold": config.threshold,
+            "per_modality_cutoff": config.per_modality,
+            "score_by": config.score_by,
         }
-        _write_report(output_path, np.asarray(scores), keep, modalities, cutoffs, summary)
+        write_selection_report(
+            output_path, np.asarray(scores), keep, modality_codes, modality_names, cutoffs, summary
+        )
+    if share is not None:
+        share.wait()  # the report is complete before any process goes on
 
-    values = [None if math.isnan(value) else float(value) for value in np.asarray(scores).tolist()]
+    import pyarrow as pa
+
+    score_values = np.asarray(scores, dtype=np.float64)
+    column = pa.array(score_values, mask=np.isnan(score_values))  # unscored rows are null, not NaN
     if candidates._indices is not None:
         # add_column needs a contiguous table; this writes the view once instead of failing.
         candidates = candidates.flatten_indices()
-    scored = candidates.add_column(SCORE_COLUMN, values, feature=Value("float64"))
-    if output_path is not None:  # a page to look at what was kept and dropped
+    scored = candidates.add_column(SCORE_COLUMN, column, feature=Value("float64"))
+    if write_report:  # a page to look at what was kept and dropped
+        assert output_path is not None
         write_html_report(scored, output_path / "report.html", kept=keep.tolist(), title="Selection")
     return scored.select(np.flatnonzero(keep))
 

@@ -8,7 +8,13 @@ import sys
 
 import pytest
 
-from biomed_vital.data import format_selector_conversation, format_selector_text, message_text, qa_pairs
+from biomed_vital.data import (
+    format_selector_conversation,
+    format_selector_pairs,
+    format_selector_text,
+    message_text,
+    qa_pairs,
+)
 
 
 def _demonstrations(path):
@@ -99,3 +105,22 @@ def test_conversation_layout_repeats_turn_blocks_and_matches_single_turn(clinici
     assert format_selector_conversation(caption, [], turns[:2]) == format_selector_text(
         caption, [], *pairs[0]
     )
+
+
+def test_pair_texts_are_the_single_pair_layout_of_each_pair(clinician_demonstrations_path):
+    messy = [  # synthetic formatting noise: placeholders, runs of spaces, blank and unanswered turns
+        {"role": "user", "content": "<image>\n  What   is\tshown? "},
+        {"role": "assistant", "content": "  A  slice. \n\n second  line "},
+        {"role": "user", "content": ""},
+        {"role": "user", "content": "And <image> the plane?"},
+        {"role": "assistant", "content": ""},
+        {"role": "user", "content": "unanswered"},
+    ]
+    cases = [("Caption  with  spaces <image>", ["  m1 ", "", "m2", "m3", "m4"], messy)]
+    for record in _demonstrations(clinician_demonstrations_path):
+        mentions = [mention["tokens"] for mention in record.get("in_text_mention") or []]
+        cases.append((record["fig_caption"], mentions, record["conversations"]))
+    for caption, mentions, turns in cases:
+        expected = [format_selector_text(caption, mentions, q, a) for q, a in qa_pairs(turns)]
+        assert format_selector_pairs(caption, mentions, turns) == expected
+    assert format_selector_pairs("c", [], [{"role": "user", "content": "q"}]) == []

@@ -41,3 +41,62 @@ def test_truncation_keeps_the_answer_and_survives_saving(tmp_path):
     processor.truncation_side = "right"
     processor.save_pretrained(tmp_path / "right")
     assert SelectorProcessor.from_pretrained(tmp_path / "right").truncation_side == "right"
+
+
+def _wordpiece_tokenizer(tmp_path):
+    """A BERT (WordPiece, token type ids) tokenizer over a synthetic vocabulary."""
+    from transformers import BertTokenizerFast
+
+    words = [
+        "caption",
+        "question",
+        "answer",
+        "a",
+        "the",
+        "of",
+        "in",
+        "is",
+        "shown",
+        "what",
+        "which",
+        "long",
+        "short",
+        "end",
+        "synthetic",
+        "text",
+    ]
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ":", ".", "?", "##s", "##ed", *words]
+    (tmp_path / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    return BertTokenizerFast(str(tmp_path / "vocab.txt"), model_max_length=24)
+
+
+def test_padded_batches_are_exactly_the_tokenizers_own(tmp_path):
+    import torch
+
+    texts = [  # synthetic text of many lengths: shorter and longer than the token limits used
+        "Caption: synthetic text.\nQuestion: what is shown?\nAnswer: " + "a long answer " * count + "the end."
+        for count in (0, 1, 3, 9, 30)
+    ] + ["", "short"]
+    for tokenizer in (build_tiny_tokenizer(model_max_length=24), _wordpiece_tokenizer(tmp_path)):
+        _, processor = tiny_selector(tokenizer=tokenizer)
+        for side in ("left", "right"):
+            processor.truncation_side = side
+            for max_length in (None, 8, 512):
+                got = processor.tokenize(texts, max_length=max_length)
+                tokenizer.truncation_side = side
+                expected = tokenizer(
+                    texts,
+                    padding=True,
+                    truncation=True,
+                    max_length=max_length or processor.max_text_length,
+                    return_tensors="pt",
+                )
+                assert list(got) == list(expected), (type(tokenizer).__name__, side, max_length)
+                for key in expected:
+                    assert torch.equal(got[key], expected[key]), (
+                        type(tokenizer).__name__,
+                        side,
+                        max_length,
+                        key,
+                    )
+            assert processor.tokenize("Answer: yes.")["input_ids"].shape[0] == 1
