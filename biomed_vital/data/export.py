@@ -9,6 +9,7 @@ The output is what LLaVA / LLaVA-Med training scripts read: a JSON list (or JSON
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from biomed_vital import schema
 from biomed_vital.data.conversations import messages_to_conversations
-from biomed_vital.data.images import load_image
+from biomed_vital.data.images import DEFAULT_MAX_IMAGE_PIXELS, ImageLoadError, load_image
 from biomed_vital.data.modality import modality_from_domain
 from biomed_vital.data.normalise import MENTION_OBJECTS_KEY, MODALITY_TEXT_KEY, MORE_IMAGES_KEY
 
@@ -29,17 +30,31 @@ if TYPE_CHECKING:
     import datasets
 
 _UNSAFE_FILE_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
+# The digest suffix `_file_stem` adds; an id that already ends like one gets its own digest too.
+_DIGEST_SUFFIX = re.compile(r"-[0-9a-f]{10}$")
 # Columns of later stages that go into a record as they are, when present.
 _SCORE_COLUMNS = (schema.GENERATOR, schema.JUDGE_SCORE, schema.SELECTOR_SCORE, schema.STATUS)
 
 
 def _file_stem(identifier: str) -> str:
+    """The file name (without suffix) of a figure's exported image: unique per id and the same on every run.
+
+    An id that is a safe file name is used as it is. Any other id (``a/b``, ``a b``, ``../x``) keeps its safe
+    characters and gains a digest of the whole id, so ``a/b``, ``a b`` and ``a_b`` get three different files.
+    """
     stem = _UNSAFE_FILE_CHARACTERS.sub("_", identifier).strip("._")
-    return stem or "image"
+    if stem == identifier and not _DIGEST_SUFFIX.search(identifier):
+        return stem
+    digest = hashlib.sha256(identifier.encode("utf-8")).hexdigest()[:10]
+    return f"{stem[:80] or 'image'}-{digest}"
 
 
-def _write_image(record: dict[str, Any], folder: Path, stem: str) -> Path:
-    """Write one image record into ``folder`` as PNG or JPEG, keeping the original bytes when possible."""
+def _write_image(record: dict[str, Any], folder: Path, stem: str, max_pixels: int | None) -> Path:
+    """Write one image record into ``folder`` as PNG or JPEG, keeping the original bytes when possible.
+
+    An image over ``max_pixels`` is refused before anything is written, also when its bytes would be copied
+    unchanged: training loaders would decode it.
+    """
     from PIL import Image, UnidentifiedImageError
 
     data = record.get("bytes")
@@ -50,16 +65,23 @@ def _write_image(record: dict[str, Any], folder: Path, stem: str) -> Path:
         raise ValueError("image record has neither bytes nor a readable path")
     try:
         with Image.open(io.BytesIO(data)) as probe:
-            kind = probe.format
-    except (UnidentifiedImageError, OSError):
-        kind = None
+            kind, (width, height) = probe.format, probe.size
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        kind, width, height = None, 0, 0
+    if max_pixels is not None and width * height > max_pixels:
+        raise ImageLoadError(
+            "image too large",
+            stem,
+            f"{width}x{height} = {width * height:,} pixels exceeds the limit of {max_pixels:,}; "
+            "pass max_image_pixels=None if the file is trusted",
+        )
     if kind in {"PNG", "JPEG"}:
         target = folder / f"{stem}{'.png' if kind == 'PNG' else '.jpg'}"
         target.write_bytes(data)
         return target
     # DICOM, TIFF, 16-bit and other files LLaVA loaders cannot read: store the RGB rendering.
     target = folder / f"{stem}.png"
-    load_image(data, max_pixels=None).save(target, format="PNG")
+    load_image(data, max_pixels=max_pixels).save(target, format="PNG")
     return target
 
 
@@ -110,6 +132,7 @@ def to_llava_json(
     lines: bool | None = None,
     include_figure_fields: bool = True,
     indent: int | None = 2,
+    max_image_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS,
 ) -> Path:
     """Write ``dataset`` as LLaVA-Med JSON (or JSONL) and its images to ``image_folder``.
 
@@ -118,10 +141,12 @@ def to_llava_json(
             column is optional (text-only rows get no ``image`` field).
         path: the JSON file to write; a ``.jsonl`` suffix writes JSON Lines unless ``lines`` says otherwise.
         image_folder: where images go (default: ``<path without suffix>_images`` next to the file).
-            Each figure's image is written once, named after its id.
+            Each figure's image is written once, named after its id (ids that are not safe file names get
+            a digest of the id added, so two ids never share a file).
         lines: force JSON Lines (True) or one JSON list (False).
         include_figure_fields: also write ``fig_caption``, ``in_text_mention``, ``pmid``, ... and scores.
         indent: indentation of the JSON list (ignored for JSON Lines).
+        max_image_pixels: refuse images with more pixels (decompression bombs); None for trusted files only.
 
     Returns:
         The path of the written file.
@@ -175,12 +200,18 @@ def to_llava_json(
             if figure_id not in written_images:
                 folder.mkdir(parents=True, exist_ok=True)
                 try:
-                    written_images[figure_id] = _write_image(image_record, folder, _file_stem(figure_id))
+                    written_images[figure_id] = _write_image(
+                        image_record, folder, _file_stem(figure_id), max_image_pixels
+                    )
                 except (OSError, ValueError) as error:
+                    advice = (
+                        ""
+                        if isinstance(error, ImageLoadError)
+                        else " Load the Dataset with load_figures(..., embed_images=True) or fix the image path."
+                    )
                     raise ValueError(
                         f"to_llava_json: row {len(records)} (id {record['id']!r}) has an image that cannot be "
-                        f"written ({image_record.get('path') or 'embedded bytes'}): {error}. Load the Dataset "
-                        "with load_figures(..., embed_images=True) or fix the image path."
+                        f"written ({image_record.get('path') or 'embedded bytes'}): {error}.{advice}"
                     ) from None
             record["image"] = os.path.relpath(written_images[figure_id], path.parent)
         if row.get(schema.MESSAGES) is not None:

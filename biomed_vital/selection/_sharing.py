@@ -39,9 +39,12 @@ class ProcessShare:
         """The share of this process, or None when it runs alone."""
         if not _launched_with_several_processes():
             return None
+        import torch
         from accelerate import PartialState
 
-        state = PartialState()
+        # Without an accelerator, `accelerate launch` leaves the processes unconnected unless asked for CPU
+        # processes (gloo); the first PartialState of a process decides, later ones share its state.
+        state = PartialState(cpu=not torch.accelerator.is_available())
         return cls(state) if state.num_processes > 1 else None
 
     @property

@@ -158,3 +158,57 @@ def test_an_image_that_cannot_be_written_names_the_row(tmp_path):
     with pytest.raises(ValueError, match=r"row 0 \(id 'gone'\).*moved_away.png"):
         to_llava_json(broken, tmp_path / "out.json")
     assert not (tmp_path / "out.json").exists()
+
+
+def _image_rows(ids, images):
+    from datasets import Features, Image, List, Value
+
+    features = Features(
+        {
+            "id": Value("string"),
+            "image": Image(),
+            "messages": List({"role": Value("string"), "content": Value("string")}),
+        }
+    )
+    messages = [
+        [{"role": "user", "content": "synthetic question"}, {"role": "assistant", "content": "synthetic"}]
+    ]
+    return datasets.Dataset.from_dict(
+        {"id": ids, "image": images, "messages": messages * len(ids)}, features=features
+    )
+
+
+def test_ids_that_sanitise_alike_get_their_own_stable_files(tmp_path):
+    from PIL import Image
+
+    ids = ["a/b", "a b", "a_b", "../a_b", "a_b-0123456789"]
+    # synthetic one-colour images, one per id, so an overwritten file shows up as the wrong colour
+    images = [Image.new("RGB", (4, 4), (40 * i, 0, 0)) for i in range(len(ids))]
+    rows = _image_rows(ids, images)
+    first = json.loads(to_llava_json(rows, tmp_path / "one" / "x.json").read_text())
+    again = json.loads(to_llava_json(rows, tmp_path / "two" / "x.json").read_text())
+    names = [record["image"] for record in first]
+    assert len(set(names)) == len(ids)
+    assert names == [record["image"] for record in again]  # the same names on every export
+    assert names[2] == "x_images/a_b.png"  # a safe id keeps its own name
+    for index, name in enumerate(names):
+        with Image.open(tmp_path / "one" / name) as written:
+            assert written.getpixel((0, 0))[0] == 40 * index
+
+
+def test_export_keeps_the_decompression_bomb_limit(tmp_path):
+    import io
+
+    from PIL import Image
+
+    def encoded(kind):
+        buffer = io.BytesIO()
+        Image.new("RGB", (40, 40), (1, 2, 3)).save(buffer, format=kind)  # synthetic 1,600-pixel images
+        return {"bytes": buffer.getvalue(), "path": None}
+
+    for kind in ("PNG", "TIFF"):  # copied as it is, and converted to PNG
+        rows = _image_rows(["big"], [encoded(kind)])
+        with pytest.raises(ValueError, match=r"row 0 \(id 'big'\).*1,600 pixels exceeds the limit of 1,000"):
+            to_llava_json(rows, tmp_path / f"{kind}.json", max_image_pixels=1000)
+        assert not (tmp_path / f"{kind}.json").exists()
+        assert to_llava_json(rows, tmp_path / f"{kind}.json", max_image_pixels=1600).exists()

@@ -7,6 +7,7 @@ writes the selection it returns (`rank<N>.json`); the main process also writes t
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -18,20 +19,17 @@ from biomed_vital.selection import SelectorModel, SelectorProcessor, select
 
 def main(pool: str, selector: str, out: str) -> None:
     torch.set_num_threads(1)
-    from accelerate import PartialState
-
-    state = PartialState()
     model = SelectorModel.from_pretrained(selector)
     processor = SelectorProcessor.from_pretrained(selector)
     selected = select(
         load_from_disk(pool), model, processor, top_fraction=0.5, batch_size=3, output_dir=Path(out) / "report"
     )
     result = {
-        "world_size": state.num_processes,
-        "candidate_id": selected["candidate_id"],
-        "selector_score": selected["selector_score"],
+        "world_size": int(os.environ["WORLD_SIZE"]),
+        "candidate_id": list(selected["candidate_id"]),
+        "selector_score": list(selected["selector_score"]),
     }
-    (Path(out) / f"rank{state.process_index}.json").write_text(json.dumps(result))
+    (Path(out) / f"rank{os.environ['RANK']}.json").write_text(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -184,11 +184,11 @@ def test_the_preset_ranks_the_whole_pool_and_keeps_int_of_the_fraction(selector,
 def test_fraction_counts_are_not_thrown_off_by_floating_point():
     from biomed_vital.selection.scoring import _cutoffs
 
-    scores, groups = np.arange(30, dtype=np.float64), np.full(30, "all")
+    scores, codes = np.arange(30, dtype=np.float64), np.zeros(30, dtype=np.int32)
     for rounding in ("ceil", "floor"):
-        keep, _ = _cutoffs(scores, groups, 0.1, None, rounding)  # 0.1 * 30 is 3.0000000000000004
+        keep, _ = _cutoffs(scores, codes, ["all"], 0.1, None, rounding)  # 0.1 * 30 is 3.0000000000000004
         assert keep.sum() == 3
-    keep, cutoffs = _cutoffs(scores[:5], groups[:5], 0.1, None, "floor")
+    keep, cutoffs = _cutoffs(scores[:5], codes[:5], ["all"], 0.1, None, "floor")
     assert keep.sum() == 0 and cutoffs["all"] is None  # int(0.5): the paper's count keeps none
 
 
