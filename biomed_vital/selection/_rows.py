@@ -143,7 +143,12 @@ class RowBatches(TorchDataset):
     hands back the mapped pages it has read every `RELEASE_EVERY_ROWS` rows.
     """
 
-    def __init__(self, dataset: Dataset, indices: Sequence[int], transform: Callable[[dict, list[int]], Any]):
+    def __init__(
+        self,
+        dataset: Dataset,
+        indices: Sequence[int] | np.ndarray,
+        transform: Callable[[dict, list[int]], Any],
+    ):
         self.dataset = dataset
         self.indices = np.asarray(indices, dtype=np.int64)
         self.transform = transform

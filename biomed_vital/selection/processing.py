@@ -199,7 +199,8 @@ class SelectorProcessor(ProcessorMixin):
         """
         if max_length is None and truncation:
             max_length = self.max_text_length
-        if return_tensors == "pt" and padding in (True, "longest") and truncation is True and not kwargs:
+        fast_path = return_tensors == "pt" and padding in (True, "longest") and truncation is True
+        if fast_path and max_length is not None and not kwargs:
             fast = _encode_padded(self.tokenizer, text, max_length, self.truncation_side)
             if fast is not None:
                 return fast

@@ -22,7 +22,12 @@ def main(pool: str, selector: str, out: str) -> None:
     model = SelectorModel.from_pretrained(selector)
     processor = SelectorProcessor.from_pretrained(selector)
     selected = select(
-        load_from_disk(pool), model, processor, top_fraction=0.5, batch_size=3, output_dir=Path(out) / "report"
+        load_from_disk(pool),
+        model,
+        processor,
+        top_fraction=0.5,
+        batch_size=3,
+        output_dir=Path(out) / "report",
     )
     result = {
         "world_size": int(os.environ["WORLD_SIZE"]),
