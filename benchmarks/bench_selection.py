@@ -225,7 +225,9 @@ def bench_scoring_overhead(
         select_rates.append(end_to_end())
     # each repeat's select() and forward runs are neighbours in time, so their ratio is the least noisy
     ratio = _median_ratio(select_rates, forward_rates)
-    workers = min(4, max(0, (os.cpu_count() or 1) - 1))
+    # select()'s default: worker processes only with at least two cores beyond torch's threads, else a thread
+    spare = (os.cpu_count() or 1) - torch.get_num_threads()
+    workers = min(4, spare) if spare >= 2 else 0
     diagnosis: dict[str, Any] = {}
     if diagnose:
         # Where does the gap come from? The same measurement with the CPU split differently between the
