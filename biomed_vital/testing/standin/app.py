@@ -1,4 +1,5 @@
-"""The stand-in server's HTTP routes (aiohttp): chat completions, models, and the log/stats/reset endpoints.
+"""The stand-in server's HTTP routes (aiohttp): chat completions, models, the files and batches endpoints
+(:mod:`~biomed_vital.testing.standin.batches`), and the log/stats/reset endpoints.
 
 A chat-completions request goes through small steps, in this order: the API key (401), the JSON body
 (400), the body's checks (400), the injected fault, the rate limiter (429), then the reply. Every
@@ -8,8 +9,8 @@ Example:
     >>> from biomed_vital.testing.standin.config import StandInConfig
     >>> from biomed_vital.testing.standin.state import ServerState
     >>> app = build_app(ServerState(StandInConfig()))
-    >>> sorted({route.resource.canonical for route in app.router.routes()})[3:]
-    ['/v1/chat/completions', '/v1/models', '/{tail}']
+    >>> [path for path in sorted({route.resource.canonical for route in app.router.routes()}) if "chat" in path]
+    ['/v1/chat/completions']
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import Any, NoReturn
 from aiohttp import web
 
 from biomed_vital.engine.tokens import estimate_message_tokens, estimate_request_tokens, estimate_text_tokens
+from biomed_vital.testing.standin.batches import BatchService
+from biomed_vital.testing.standin.capacity import capacity_middlewares
 from biomed_vital.testing.standin.hashing import reply_seed_key, stable_int
 from biomed_vital.testing.standin.limiter import LimitDecision, format_duration, retry_after_headers
 from biomed_vital.testing.standin.replies import (
@@ -49,9 +52,10 @@ _INJECTED_ERRORS = {
 def build_app(state: ServerState) -> web.Application:
     """The aiohttp application of one stand-in server over ``state``."""
     routes = StandInRoutes(state)
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=capacity_middlewares(state.config))
     app.router.add_post("/v1/chat/completions", routes.chat_completions)
     app.router.add_get("/v1/models", routes.list_models)
+    BatchService(state, routes).register(app)
     app.router.add_get("/_standin/log", routes.get_log)
     app.router.add_get("/_standin/stats", routes.get_stats)
     app.router.add_post("/_standin/reset", routes.reset)
@@ -151,6 +155,15 @@ class StandInRoutes:
         return await self._completion(body, entry)
 
     async def _completion(self, body: dict[str, Any], entry: dict[str, Any]) -> web.Response:
+        payload = self.completion_payload(body, entry)
+        await self.sleep_unless_stopping(
+            self.state.latency.sample(entry["request_key"], entry["attempt"], entry["completion_tokens"])
+        )
+        return self.json_response(payload)
+
+    def completion_payload(self, body: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
+        """The ``chat.completion`` a validated request gets (content broken as the entry's fault says);
+        fills in the entry's ``completion_tokens``. Shared by chat completions and batch requests."""
         key, attempt = entry["request_key"], entry["attempt"]
         choices = []
         completion_tokens = 0
@@ -172,9 +185,8 @@ class StandInRoutes:
                 }
             )
         entry["completion_tokens"] = completion_tokens
-        await self.sleep_unless_stopping(self.state.latency.sample(key, attempt, completion_tokens))
         prompt_tokens = entry["prompt_tokens"]
-        payload = {
+        return {
             "id": f"chatcmpl-standin-{key[:24]}-{attempt}",
             "object": "chat.completion",
             "created": int(time.time()),
@@ -187,7 +199,6 @@ class StandInRoutes:
                 "total_tokens": prompt_tokens + completion_tokens,
             },
         }
-        return self.json_response(payload)
 
     @staticmethod
     def _reply(body: dict[str, Any], entry: dict[str, Any], variant: int) -> tuple[str, str]:
@@ -269,7 +280,7 @@ class StandInRoutes:
         return self.json_response(
             error_body(
                 f"Unknown request URL: {request.method} {request.path}. The offline stand-in serves "
-                "POST /v1/chat/completions and GET /v1/models.",
+                "POST /v1/chat/completions, GET /v1/models, and the /v1/files and /v1/batches endpoints.",
                 "invalid_request_error",
                 "unknown_url",
             ),

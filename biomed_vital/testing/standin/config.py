@@ -277,7 +277,38 @@ class StandInConfig:
         },
     )
 
+    # ------------------------------------------------------------------ capacity and the Batch API
+    max_in_flight: int | None = field(
+        default=None,
+        metadata={
+            "help": "Chat completions answered at once; more wait in a queue, as at a model server with a fixed "
+            "number of batch slots (None: no cap)."
+        },
+    )
+    batch_validating_seconds: float = field(
+        default=0.05, metadata={"help": "How long a new batch stays 'validating', in seconds."}
+    )
+    batch_seconds: float = field(
+        default=0.5,
+        metadata={
+            "help": "How long a batch stays 'in_progress' while its requests are answered, in seconds."
+        },
+    )
+    batch_expire_seconds: float | None = field(
+        default=None,
+        metadata={
+            "help": "A batch still in progress after this many seconds expires: the answered requests go to its "
+            "output file, the others to its error file (None: never)."
+        },
+    )
+
     def __post_init__(self) -> None:
+        if self.max_in_flight is not None and self.max_in_flight < 1:
+            raise ValueError(f"StandInConfig.max_in_flight must be >= 1 or None, got {self.max_in_flight}")
+        for name in ("batch_validating_seconds", "batch_seconds", "batch_expire_seconds"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"StandInConfig.{name} must be >= 0 seconds, got {value}")
         # a YAML file may give a single fault or model as a string
         self.fault = [self.fault] if isinstance(self.fault, str) else list(self.fault)
         self.models = [self.models] if isinstance(self.models, str) else list(self.models)
