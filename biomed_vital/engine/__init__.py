@@ -10,8 +10,11 @@ crash-safe cache that resumes after ``kill -9``, cost estimates and a budget cap
 One concern per module: ``engine`` (RequestEngine: the sliding window, retries, the run), ``config``
 (EngineConfig), ``options`` (an engine from keyword options), ``requests`` (ChatRequest, ChatResult,
 RunSummary), ``run_state`` (what the workers of a run share), ``completions`` (the wire format),
-``backends`` (BackendConfig and the SDK clients), ``limits`` (RateLimiter), ``rate_learning`` (a rate
-found from 429s without headers), ``cache`` (ResponseCache), ``pricing`` and ``tokens`` (costs), and
+``backends`` (BackendConfig and the SDK clients), ``endpoints`` (several endpoints at once), ``limits``
+(RateLimiter), ``rate_learning`` (a rate found from 429s without headers), ``cache`` (ResponseCache),
+``pricing`` and ``tokens`` (costs), ``dispatch`` (a run's batch and export paths), ``batch`` (the Batch
+API), ``batch_files`` (the batch file format), ``batch_ledger`` (batches in flight, in the cache),
+``batch_offline`` (files for vLLM's ``run-batch``), ``planner`` (a run's plan before it is sent) and
 ``sharding`` (splitting a job over machines).
 
 Names are loaded lazily, so importing this package costs nothing until a name is used.
@@ -52,18 +55,32 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "select_shard": "biomed_vital.engine.sharding",
     "merge_shards": "biomed_vital.engine.sharding",
     "run_sync": "biomed_vital.engine.sync",
+    "BATCH_DISCOUNT": "biomed_vital.engine.pricing",
+    "BatchReport": "biomed_vital.engine.batch",
+    "export_batch_requests": "biomed_vital.engine.batch_offline",
+    "import_batch_answers": "biomed_vital.engine.batch_offline",
+    "EndpointStats": "biomed_vital.engine.endpoints",
+    "read_endpoints": "biomed_vital.engine.endpoints",
+    "RequestProfile": "biomed_vital.engine.planner",
+    "ScalePlan": "biomed_vital.engine.planner",
+    "plan_run": "biomed_vital.engine.planner",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _LAZY_ATTRIBUTES)
 
 if TYPE_CHECKING:
     from biomed_vital.engine.backends import BackendConfig, scrub_secrets
+    from biomed_vital.engine.batch import BatchReport
+    from biomed_vital.engine.batch_offline import export_batch_requests, import_batch_answers
     from biomed_vital.engine.cache import ResponseCache, default_cache_dir, request_key
     from biomed_vital.engine.config import EngineConfig
+    from biomed_vital.engine.endpoints import EndpointStats, read_endpoints
     from biomed_vital.engine.engine import BUDGET_ERROR, RequestEngine
     from biomed_vital.engine.limits import RateLimiter
     from biomed_vital.engine.options import engine_from_options
+    from biomed_vital.engine.planner import RequestProfile, ScalePlan, plan_run
     from biomed_vital.engine.pricing import (
+        BATCH_DISCOUNT,
         DEFAULT_PRICES_DATE,
         CostEstimate,
         ModelPrice,

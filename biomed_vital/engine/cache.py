@@ -126,6 +126,33 @@ class ResponseCache:
             (key, model, json.dumps(dict(response), ensure_ascii=False), time.time()),
         )
 
+    def put_many(self, items: Iterable[tuple[str, Mapping[str, Any], str]]) -> int:
+        """Store many ``(key, response, model)`` at once, in one transaction; returns how many were new.
+
+        Used when answers arrive together (a batch's output file): one commit instead of one per answer.
+        Keys already stored are left as they are.
+
+        Example:
+            >>> import tempfile
+            >>> cache = ResponseCache(tempfile.mkdtemp())
+            >>> cache.put_many([("k1", {"content": "a"}, "gpt-4o"), ("k2", {"content": "b"}, "gpt-4o")])
+            2
+        """
+        now = time.time()
+        rows = [
+            (key, model, json.dumps(dict(response), ensure_ascii=False), now)
+            for key, response, model in items
+        ]
+        if not rows:
+            return 0
+        before = self._connection.total_changes
+        with self._connection:  # one transaction: all rows or none
+            self._connection.execute("BEGIN")
+            self._connection.executemany(
+                "INSERT OR IGNORE INTO responses (key, model, response, created) VALUES (?, ?, ?, ?)", rows
+            )
+        return self._connection.total_changes - before
+
     def delete(self, keys: Iterable[str]) -> int:
         """Forget the responses of ``keys`` (so they are requested again); returns how many were stored."""
         keys = list(dict.fromkeys(keys))

@@ -24,6 +24,9 @@ Written once and used by :class:`~biomed_vital.generation.GPT4VGenerator`,
   the moment it arrives; a rerun sends only requests without a stored answer.
 * **Cost**: usage and dollars per request and in total, a dry-run estimate, and a budget
   cap that stops *starting* requests once spent + in-flight estimates would pass it.
+* **Scale**: ``endpoints`` spreads requests over several endpoints (:mod:`biomed_vital.engine.endpoints`);
+  ``batch=True`` sends through the provider's Batch API and ``batch_export`` writes batch files for
+  vLLM's ``run-batch`` (:mod:`biomed_vital.engine.dispatch`).
 """
 
 from __future__ import annotations
@@ -33,15 +36,22 @@ import dataclasses
 import logging
 import random
 import time
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from biomed_vital.engine.backends import BackendConfig, EndpointError, scrub_secrets
+from biomed_vital.engine.backends import BackendConfig, scrub_secrets
 from biomed_vital.engine.cache import ResponseCache, request_key
-from biomed_vital.engine.completions import EmptyResponse, response_from_completion, sdk_arguments
+from biomed_vital.engine.completions import (
+    EmptyResponse,
+    response_from_completion,
+    result_from_response,
+    sdk_arguments,
+)
 from biomed_vital.engine.config import EngineConfig
-from biomed_vital.engine.limits import RateLimiter, parse_reset_seconds, retry_after_seconds
+from biomed_vital.engine.dispatch import BatchDispatch, RunItem
+from biomed_vital.engine.endpoints import EndpointPool, Lease, check_endpoints
+from biomed_vital.engine.limits import parse_reset_seconds, retry_after_seconds
 from biomed_vital.engine.pricing import CostEstimate, PriceTable, estimate_cost
 from biomed_vital.engine.rate_learning import RateLearner
 from biomed_vital.engine.requests import ChatRequest, ChatResult, RunSummary
@@ -65,9 +75,6 @@ NOT_RETRIED_STATUSES = frozenset({400, 401, 403, 404, 422})
 _MAX_ERROR_CHARS = 500
 # requests per batch of run(): one cache query each
 _FEED_BATCH = 256
-# set_postfix formats and redraws the bar (~0.3 ms): at hundreds of responses a second that is
-# a noticeable share of the client's CPU, and no one reads the numbers faster than this
-_POSTFIX_INTERVAL = 0.15
 
 
 class RequestEngine:
@@ -103,10 +110,12 @@ class RequestEngine:
         table = self.config.price_table
         self.price_table = table if isinstance(table, PriceTable) else PriceTable.default()
         self.last_summary: RunSummary | None = None
+        self.last_batch_report: Any = None  # a BatchReport after a run with batch=True
+        self.last_endpoint_stats: list[Any] = []  # EndpointStats of each endpoint after a run
         self._cache: ResponseCache | None = None
         self._checked = False
-        # kept across runs, so a rate learnt from 429s is not found again from a burst of refusals
-        self._rate_learner = RateLearner(self.config.max_concurrency)
+        # one per endpoint, kept across runs, so a rate learnt from 429s is not found again from a burst
+        self._rate_learners: dict[str, RateLearner] = {}
 
     def __repr__(self) -> str:
         return f"RequestEngine(backend={self.backend!r}, config={self.config!r})"
@@ -148,7 +157,7 @@ class RequestEngine:
         keys = [self.key_of(request) for request in requests]
         cached = self.cache.get_many(keys) if (skip_cached and self.cache) else {}
         bodies = (self.body_of(r) for r, key in zip(requests, keys, strict=True) if key not in cached)
-        return estimate_cost(bodies, self.price_table)
+        return estimate_cost(bodies, self.price_table, batch=self.config.batch)
 
     def check(self) -> None:
         """Check the endpoint and the key with one free request (``GET /models``), before any paid request.
@@ -166,31 +175,8 @@ class RequestEngine:
         run_sync(self.acheck())
 
     async def acheck(self) -> None:
-        """Asynchronous :meth:`check`."""
-        import openai
-
-        problem = self.backend.missing_key_error()
-        if problem:
-            raise EndpointError(problem)
-        url = self.backend.endpoint
-        client = self.backend.create_client()
-        try:
-            await asyncio.wait_for(client.models.list(), timeout=min(self.backend.timeout, 30.0))
-        except (TimeoutError, openai.APIConnectionError) as error:
-            reason = str(getattr(error, "message", None) or error) or type(error).__name__
-            raise EndpointError(
-                f"cannot reach {url} ({reason}); check the URL and that the server is running"
-            ) from None
-        except (openai.AuthenticationError, openai.PermissionDeniedError) as error:
-            message = scrub_secrets(str(error.message), self.backend.secrets())
-            raise EndpointError(
-                f"{url} refused the API key (HTTP {error.status_code}: {message}); "
-                f"check {self.backend.api_key_env}"
-            ) from None
-        except openai.APIStatusError as error:  # no /models (404), or a passing server error: go on
-            logger.info("endpoint check of %s: HTTP %s, continuing", url, error.status_code)
-        finally:
-            await client.close()
+        """Asynchronous :meth:`check` (with several endpoints: each; it fails only when none can be used)."""
+        await check_endpoints(self.backend, self.config)
         self._checked = True
 
     def run_sync(
@@ -279,7 +265,8 @@ class RequestEngine:
         with the same key as one in flight wait for it and share its result; a later repeat is served
         from the cache. Everything else is as in :meth:`run`, whose options these are; ``total``
         sizes the progress bar (corrected when the batches end). Returns the run's summary (also
-        :attr:`last_summary`).
+        :attr:`last_summary`). With ``batch=True`` or ``batch_export`` the requests are read at once and
+        go through :mod:`~biomed_vital.engine.dispatch` first (a batch is submitted whole).
 
         Example:
             >>> async def batches():                                                     # doctest: +SKIP
@@ -292,51 +279,47 @@ class RequestEngine:
         started = time.perf_counter()
         check = unusable_reason
         cache = self.cache
+        batched = self.config.batch or bool(self.config.batch_export)
+        keep_unusable = keep_unusable or bool(self.config.batch_export)  # an export sends nothing
         source = as_async(batches)
         first = await self._looked_up(await anext(source, None), cache)
         self._check_prices([])  # the backend's model; bodies naming another are checked as they come
         needs_sending = first and any(self._final(*item, check, keep_unusable) is None for item in first)
-        if needs_sending and self.config.check_endpoint and not self._checked:
+        checks = self.config.check_endpoint and not self.config.batch_export
+        if needs_sending and checks and not self._checked:
             await self.acheck()  # before the progress bar: a wrong URL or key is one clear error
         state = RunState(self.config.budget_usd)
-        limiter = RateLimiter(
-            self.config.rpm,
-            self.config.tpm,
-            max_concurrency=self.config.max_concurrency,
-            learner=self._rate_learner,
-        )
+        pool = EndpointPool.for_engine(self.backend, self.config, self._rate_learners)
         progress = self._progress_bar(total, 0, desc)
         tally = RunTally()
-        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=4 * self.config.max_concurrency)
+        workers = pool.capacity
+        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=4 * workers)
         in_flight: dict[str, list[tuple[int, str]]] = {}  # key -> later requests with that key, waiting
         done_keys: set[str] = set()
         check_lock = asyncio.Lock()
-        client: Any = None
-        workers = self.config.max_concurrency
+        items: AsyncIterator[RunItem] = self._numbered(first, source, cache, tally)
+        asked_in_batch: set[str] = set()  # keys whose batch answer was rejected: asked once already
 
         def deliver(index: int, result: ChatResult, repeat: bool = False) -> None:
             tally.add(result, repeat)
             on_result(index, result)
-            self._tick(progress, state, result)
+            state.count(result, progress)
+
+        if batched and needs_sending:
+            dispatch = BatchDispatch(self, state, progress, deliver, check, retry_unusable, keep_unusable)
+            left = await dispatch.run([item async for item in items])
+            asked_in_batch = dispatch.asked_again
+            items = as_async(left)
 
         async def feed() -> None:
-            count = 0
             try:
-                batch = first
-                while batch is not None:
-                    if self.config.budget_usd is not None:
-                        self._check_prices(request.body for request, _, _ in batch)
-                    for request, key, stored in batch:
-                        await queue.put((count, request, key, stored))
-                        count += 1
-                    batch = await self._looked_up(await anext(source, None), cache)
+                async for item in items:
+                    await queue.put(item)
             finally:
-                tally.fed = count
                 for _ in range(workers):
                     await queue.put(None)
 
         async def work() -> None:
-            nonlocal client
             while (item := await queue.get()) is not None:
                 index, request, key, stored = item
                 cached = self._final(request, key, stored, check, keep_unusable)
@@ -354,15 +337,16 @@ class RequestEngine:
                         deliver(index, self._result_from_response(request.request_id, key, again, True), True)
                         continue
                 in_flight[key] = []
-                if client is None:
+                if not pool.is_open:
                     async with check_lock:
-                        if self.config.check_endpoint and not self._checked:
+                        if checks and not self._checked:
                             await self.acheck()
-                        if client is None:
-                            client = self.backend.create_client()
-                unusable = UnusableReplies(check, retry_unusable, replaces_stored)
-                result = await self._send(request, key, client, limiter, state, unusable)
-                state.record(result, self.backend.endpoint, self.config.stop_after_failures)
+                        if not pool.is_open:
+                            pool.open()
+                retries = retry_unusable - (key in asked_in_batch)
+                unusable = UnusableReplies(check, retries, replaces_stored)
+                result = await self._send(request, key, pool, state, unusable)
+                state.record(result, pool.label, self.config.stop_after_failures)
                 deliver(index, result, repeat=key in done_keys)
                 done_keys.add(key)
                 for waiting_index, request_id in in_flight.pop(key):
@@ -377,21 +361,39 @@ class RequestEngine:
             # one clear error (a wrong endpoint found late, a model without a price) rather than a group
             raise group_error.exceptions[0] from None
         finally:
-            if client is not None:
-                await client.close()
+            await pool.close()
+            self.last_endpoint_stats = pool.stats()
+        if len(pool.endpoints) > 1:
+            each = (f"{e.name}: {e.ok} ok, {e.failed} failed, out {e.taken_out}x" for e in pool.stats())
+            logger.info("%s: %s", desc, "; ".join(each))
         if progress is not None:
             if progress.total != tally.fed:
                 progress.total = tally.fed
-            self._set_postfix(progress, state)  # the throttled postfix may lag: show the exact totals
-        summary = tally.summary(
-            state, time.perf_counter() - started, limiter.effective_rpm, limiter.rpm_source
-        )
+            state.show(progress)  # the throttled postfix may lag: show the exact totals
+        summary = tally.summary(state, time.perf_counter() - started, pool.effective_rpm, pool.rpm_source)
         self.last_summary = summary
         if progress is not None:
             progress.close()
             progress.write(f"[biomed_vital] {desc}: {summary}")
         logger.info("%s: %s", desc, summary)
         return summary
+
+    async def _numbered(
+        self,
+        first: list[tuple[ChatRequest, str, dict[str, Any] | None]] | None,
+        source: AsyncIterator[Sequence[ChatRequest]],
+        cache: ResponseCache | None,
+        tally: RunTally,
+    ) -> AsyncIterator[RunItem]:
+        """The run's requests numbered in the order they come, with their keys and stored answers."""
+        batch = first
+        while batch is not None:
+            if self.config.budget_usd is not None:
+                self._check_prices(request.body for request, _, _ in batch)
+            for request, key, stored in batch:
+                yield tally.fed, request, key, stored
+                tally.fed += 1
+            batch = await self._looked_up(await anext(source, None), cache)
 
     def _final(
         self,
@@ -437,8 +439,7 @@ class RequestEngine:
         self,
         request: ChatRequest,
         key: str,
-        client: Any,
-        limiter: RateLimiter,
+        pool: EndpointPool,
         state: RunState,
         unusable: UnusableReplies,
     ) -> ChatResult:
@@ -471,26 +472,32 @@ class RequestEngine:
 
         attempts = 0
         asked_again = 0
+        lease: Lease | None = None
         try:
             while True:
-                await limiter.acquire(token_estimate)
+                # each attempt goes to the endpoint with room (one endpoint unless several are configured)
+                lease = await pool.acquire(token_estimate)
+                limiter = lease.limiter
                 attempts += 1
                 state.sent += 1
                 sent_at = time.monotonic()
                 wait: float | None = None
                 try:
-                    raw = await client.chat.completions.with_raw_response.create(**sdk_arguments(body))
+                    raw = await lease.client.chat.completions.with_raw_response.create(
+                        **sdk_arguments(lease.body(body))
+                    )
                     limiter.update_from_headers(raw.headers)
                     limiter.on_admitted()
                     completion = raw.parse()
                     response = response_from_completion(completion, body)
                 except openai.APIStatusError as error:
                     status = error.status_code
+                    lease.done(status=status)
                     headers = dict(error.response.headers) if error.response is not None else {}
                     limiter.update_from_headers(headers)
                     if str(headers.get("x-should-retry", "")).lower() == "false":
                         # the server says waiting cannot help (e.g. a request larger than the token limit)
-                        return self._error(request_id, key, error, attempts, status)
+                        return self._error(request_id, key, error, attempts, status, lease.url)
                     wait = retry_after_seconds(headers)
                     if status == 429:
                         state.rate_limited += 1
@@ -510,17 +517,19 @@ class RequestEngine:
                                 1.0 + 0.2 * random.random()
                             )
                     if status in NOT_RETRIED_STATUSES or attempts - asked_again > self.config.max_retries:
-                        return self._error(request_id, key, error, attempts, status)
+                        return self._error(request_id, key, error, attempts, status, lease.url)
                     logger.debug("%s: HTTP %s, retrying (attempt %d)", request_id, status, attempts)
                 except (
                     openai.APIConnectionError,
                     openai.APIResponseValidationError,
                     EmptyResponse,
                 ) as error:
+                    lease.done(error=error)
                     if attempts - asked_again > self.config.max_retries:
-                        return self._error(request_id, key, error, attempts, None)
+                        return self._error(request_id, key, error, attempts, None, lease.url)
                     logger.debug("%s: %s, retrying (attempt %d)", request_id, type(error).__name__, attempts)
                 else:
+                    lease.done()
                     result = self._result_from_response(request_id, key, response, cached=False)
                     state.prompt_tokens += result.prompt_tokens  # paid for, usable or not
                     state.completion_tokens += result.completion_tokens
@@ -550,6 +559,8 @@ class RequestEngine:
             # no traceback in the log: exception texts can carry request headers; _error scrubs the message
             return self._error(request_id, key, error, attempts, None)
         finally:
+            if lease is not None:
+                lease.done(error=asyncio.CancelledError())  # no-op unless the attempt ended abnormally
             state.in_flight_estimate -= cost_estimate
 
     def _backoff(self, attempts: int) -> float:
@@ -557,13 +568,19 @@ class RequestEngine:
         return ceiling * (0.5 + random.random() / 2)  # jitter spreads retries of a burst apart
 
     def _error(
-        self, request_id: str, key: str, error: BaseException, attempts: int, status: int | None
+        self,
+        request_id: str,
+        key: str,
+        error: BaseException,
+        attempts: int,
+        status: int | None,
+        url: str | None = None,
     ) -> ChatResult:
         import openai
 
         message = getattr(error, "message", None) or str(error) or type(error).__name__
         if isinstance(error, openai.APIConnectionError):  # includes timeouts: say which server
-            message = f"{self.backend.endpoint}: {message}"
+            message = f"{url or self.backend.endpoint}: {message}"
         prefix = f"{type(error).__name__}" + (f" (HTTP {status})" if status else "")
         text = scrub_secrets(f"{prefix}: {message}", self.backend.secrets())[:_MAX_ERROR_CHARS]
         if attempts > 1:
@@ -582,21 +599,7 @@ class RequestEngine:
     def _result_from_response(
         self, request_id: str, key: str, response: Mapping[str, Any], cached: bool
     ) -> ChatResult:
-        usage = response.get("usage") or {}
-        prompt_tokens = int(usage.get("prompt_tokens") or 0)
-        completion_tokens = int(usage.get("completion_tokens") or 0)
-        model = str(response.get("request_model") or self.backend.model)
-        return ChatResult(
-            request_id,
-            key,
-            "ok",
-            content=response.get("content"),
-            finish_reason=response.get("finish_reason"),
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            cost_usd=self.price_table.cost(model, prompt_tokens, completion_tokens),
-            cached=cached,
-        )
+        return result_from_response(request_id, key, response, self.price_table, self.backend.model, cached)
 
     def _progress_bar(self, total: int | None, initial: int, desc: str) -> Any:
         if not self.config.show_progress:
@@ -604,25 +607,3 @@ class RequestEngine:
         from tqdm.auto import tqdm
 
         return tqdm(total=total, initial=initial, desc=desc, unit="req", dynamic_ncols=True)
-
-    @staticmethod
-    def _tick(progress: Any, state: RunState, result: ChatResult | None) -> None:
-        if result is not None and not result.ok:
-            state.errors[result.error_type or "error"] += 1
-        if progress is None:
-            return
-        progress.update(1)
-        now = time.monotonic()
-        if now - state.postfix_at >= _POSTFIX_INTERVAL:
-            state.postfix_at = now
-            RequestEngine._set_postfix(progress, state, refresh=False)
-
-    @staticmethod
-    def _set_postfix(progress: Any, state: RunState, refresh: bool = True) -> None:
-        progress.set_postfix(
-            tokens=state.prompt_tokens + state.completion_tokens,
-            spend=f"${state.spent:.4f}",
-            errors=sum(state.errors.values()),
-            r429=state.rate_limited,
-            refresh=refresh,
-        )

@@ -103,6 +103,9 @@ class RunSummary:
     #: replies that arrived but could not be used and were asked for again; final replies still unusable
     unusable_asked_again: int = 0
     unusable_kept: int = 0
+    #: answers that came through the Batch API, and how much less they cost than at synchronous prices
+    batch_answered: int = 0
+    batch_saved_usd: float | None = 0.0
 
     @property
     def n_errors(self) -> int:
@@ -131,6 +134,11 @@ class RunSummary:
             f"{rate:.1f}/s); tokens {self.prompt_tokens:,} prompt + {self.completion_tokens:,} completion; "
             f"spend {_dollars(self.cost_usd)}"
         )
+        if self.batch_answered:
+            text += (
+                f" ({self.batch_answered:,} answered through the Batch API, {_dollars(self.batch_saved_usd)} "
+                "less than at synchronous prices)"
+            )
         if self.cache_hits:
             text += f" this run, {_dollars(self.total_cost_usd)} with the cached answers of earlier runs"
         text += f"; {self.wall_seconds:.1f} s"
