@@ -49,6 +49,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "evaluate answer files: open visual chat, review files or VQA, with win rates; writes a report",
     ),
     "serve-standin": ("serve_standin", "serve the offline OpenAI-compatible stand-in server"),
+    "estimate": (
+        "estimate",
+        "plan a generation run: requests, tokens, cost (sync and batch), wall-clock time",
+    ),
+    "batch": (
+        "batch",
+        "import offline batch answers into the request cache, or list the batches (import | status)",
+    ),
 }
 
 # Mistakes a user makes (a wrong path, a bad value, a missing column) end in one line, not a traceback.

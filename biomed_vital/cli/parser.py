@@ -271,6 +271,14 @@ def exit_status_of_task(task: Any, command: str) -> int:
     by_status = summary.get("by_status", {})
     if by_status.get("ok", 0) or not by_status:
         return 0
+    waiting = (summary.get("engine") or {}).get("errors") or {}
+    if waiting and set(waiting) <= {"exported", "batch_pending"}:  # nothing failed: the answers come later
+        print(
+            f"biomed-vital {command}: no answers yet ({', '.join(f'{k}: {v}' for k, v in waiting.items())}); "
+            "run the same command again once they are ready",
+            file=sys.stderr,
+        )
+        return 0
     causes = summary.get("errors_by_cause") or {}
     reason = ", ".join(f"{cause}: {count}" for cause, count in causes.items()) or "see the error column"
     print(f"biomed-vital {command}: error: no row succeeded ({reason})", file=sys.stderr)
