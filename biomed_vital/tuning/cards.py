@@ -15,17 +15,16 @@ Example:
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+from biomed_vital.paths import looks_like_hub_id, looks_like_local_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from huggingface_hub import ModelCard
 
 __all__ = ["tuning_model_card"]
 
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _DATA_COLUMNS = (
     ("source", "source"),
     ("stage", "stage"),
@@ -37,12 +36,10 @@ _DATA_COLUMNS = (
 )
 
 
-_FILE_SUFFIXES = (".json", ".jsonl", ".parquet", ".arrow", ".csv")
-
-
 def _is_hub_id(name: str | None) -> bool:
+    """An ``owner/name`` Hub id (what a card's YAML header links), not a local path."""
     text = str(name or "")
-    return bool(_HUB_ID.match(text)) and not text.endswith(_FILE_SUFFIXES) and not os.path.exists(text)
+    return "/" in text and looks_like_hub_id(text) and not looks_like_local_path(text)
 
 
 def _cell(value: Any) -> str:

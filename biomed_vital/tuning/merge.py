@@ -47,14 +47,17 @@ def merge_adapter(
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     from biomed_vital.hub import model_card
+    from biomed_vital.paths import check_local_path
 
     adapter_path = os.fspath(adapter)
+    check_local_path(adapter_path, expected="a saved adapter", required_file="adapter_config.json")
     peft_config = PeftConfig.from_pretrained(adapter_path)
     base = os.fspath(base_model) if base_model is not None else peft_config.base_model_name_or_path
     if not base:
         raise ValueError(
             f"the adapter {adapter_path} does not record its base model; pass base_model=<folder or Hub id>"
         )
+    check_local_path(base, expected="the adapter's base model (a folder with config.json, or a Hub id)")
     model = AutoModelForImageTextToText.from_pretrained(base, dtype=dtype)
     merged = PeftModel.from_pretrained(model, adapter_path).merge_and_unload()
     try:

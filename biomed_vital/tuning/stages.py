@@ -238,6 +238,24 @@ def quantization_config_for(model_config: Any, config: VisualInstructionConfig) 
     )
 
 
+def check_model_source(name_or_path: str | os.PathLike) -> None:
+    """A one-line error for a model folder that is not there (or holds no ``config.json``); Hub ids pass.
+
+    Example:
+        >>> check_model_source("runs/no_such_model")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        FileNotFoundError: no such folder: runs/no_such_model (expected: a model to tune ...)
+    """
+    from biomed_vital.paths import check_local_path
+
+    check_local_path(
+        name_or_path,
+        expected="a model to tune (a folder with config.json, or a Hub id)",
+        required_file="config.json",
+    )
+
+
 def load_model_for_tuning(
     name_or_path: str | os.PathLike, config: VisualInstructionConfig, **from_pretrained_kwargs: Any
 ) -> PreTrainedModel:
@@ -254,6 +272,7 @@ def load_model_for_tuning(
     from transformers import AutoConfig, AutoModelForImageTextToText
 
     path = os.fspath(name_or_path)
+    check_model_source(path)
     dtype = torch.bfloat16 if config.bf16 else torch.float16 if config.fp16 else torch.float32
     kwargs: dict[str, Any] = {"dtype": dtype, **from_pretrained_kwargs}
     if config.method == "qlora":

@@ -33,7 +33,12 @@ from biomed_vital import schema
 from biomed_vital.tuning.cards import tuning_model_card
 from biomed_vital.tuning.config import VisualInstructionConfig
 from biomed_vital.tuning.data import caption_rows, training_rows, training_sources
-from biomed_vital.tuning.stages import load_model_for_tuning, lora_config_for, prepare_for_stage
+from biomed_vital.tuning.stages import (
+    check_model_source,
+    load_model_for_tuning,
+    lora_config_for,
+    prepare_for_stage,
+)
 
 __all__ = ["VisualInstructionTrainer"]
 
@@ -123,6 +128,7 @@ class VisualInstructionTrainer(SFTTrainer):
 
         if isinstance(model, str | os.PathLike):
             self.base_model_id: str | None = os.fspath(model)
+            check_model_source(self.base_model_id)  # before the processor, whose error would name the Hub
             if processing_class is None:
                 from transformers import AutoProcessor
 

@@ -66,3 +66,25 @@ def test_tune_lora_records_the_selector_and_merges(tmp_path, saved_selected, tin
     assert "user/vital-selector" in card and "| selected |" in card
     assert json.loads((out / "train_metrics.json").read_text())["global_step"] == 2
     assert (out / "merged" / "model.safetensors").is_file()
+
+
+@pytest.mark.parametrize("typo", ["runs/typo/no_such_model", "./no_such_model"])
+def test_a_mistyped_model_folder_is_a_one_line_error_not_a_hub_error(tmp_path, saved_selected, capsys, typo):
+    code = cli(["tune", str(saved_selected), "--model", typo, "--output-dir", str(tmp_path / "o")])
+    error = capsys.readouterr().err
+    assert code == 2 and error.count("\n") == 1
+    assert f"no such folder: {typo} (expected: a model to tune" in error
+    assert "huggingface.co" not in error and "Repo id" not in error
+
+
+def test_merging_a_mistyped_adapter_names_it(tmp_path, tiny_model_dir):
+    from biomed_vital.tuning import merge_adapter
+
+    with pytest.raises(
+        FileNotFoundError, match=r"no such folder: .*no_such_adapter \(expected: a saved adapter\)"
+    ):
+        merge_adapter(tmp_path / "no_such_adapter", tmp_path / "merged", base_model=tiny_model_dir)
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    with pytest.raises(FileNotFoundError, match=r"has no adapter_config.json"):
+        merge_adapter(adapter, tmp_path / "merged", base_model=tiny_model_dir)

@@ -98,7 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         merge_adapter,
         mix_training_data,
     )
+    from biomed_vital.tuning.stages import check_model_source
 
+    check_model_source(arguments.model)  # a typo fails now, not after the data is read
     loaded = [
         load_training_data(
             source,
