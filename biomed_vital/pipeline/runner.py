@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from biomed_vital.pipeline.config import PipelineConfig
-from biomed_vital.pipeline.context import PipelineStopped, RunContext
+from biomed_vital.pipeline.context import RunContext
 from biomed_vital.pipeline.stages import stage as stage_named
 from biomed_vital.pipeline.state import ConfigChangedError, StageRecord, fingerprint, settings_of
 
@@ -127,7 +127,7 @@ class Pipeline:
 
         Raises:
             ConfigChangedError: a finished stage was made with other settings (before anything runs).
-            PipelineStopped: a stage needs the user first (clinicians to annotate); the stages before it are kept.
+            biomed_vital.pipeline.PipelineStopped: a stage needs the user first (clinicians to annotate); the stages before it are kept.
         """
         if self.config.dry_run:
             print(self.describe())
@@ -207,6 +207,3 @@ def _with_defaults(sections: dict[str, Any]) -> dict[str, Any]:
 
 def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
-
-
-__all__ += ["ConfigChangedError", "PipelineStopped"]
