@@ -31,7 +31,6 @@ import io
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -301,31 +300,45 @@ def bench_scoring_overhead(
 
 
 class _AnonymousMemorySampler:
-    """Peak anonymous RSS (``RssAnon`` of /proc/self/status), sampled every 20 ms in a thread.
+    """Peak memory of this process and its children, sampled every 20 ms in a thread from /proc.
 
-    ``ru_maxrss`` also counts the file-backed pages of the memory-mapped Arrow pool, which the kernel
-    can drop at any time; anonymous memory is what the process itself holds on to.
+    ``RssAnon`` is what a process holds itself; ``VmRSS`` also counts the file-backed pages of the
+    memory-mapped Arrow pool, which the kernel can drop at any time. Both are sampled while the run goes
+    (``ru_maxrss`` cannot be used: a child inherits its parent's high-water mark over fork).
     """
 
     def __init__(self) -> None:
         import threading
 
         self.peak_kib = 0
+        self.peak_rss_kib = 0
         self.peak_workers_kib = 0
+        self.peak_workers_rss_kib = 0
         self.timeline: list[tuple[float, int]] = []  # (seconds, RssAnon KiB) once a second
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     @staticmethod
-    def current_kib(pid: int | str = "self") -> int:
+    def current_kib(pid: int | str = "self", field: str = "RssAnon") -> int:
         try:
             with open(f"/proc/{pid}/status") as status:
                 for line in status:
-                    if line.startswith("RssAnon:"):
+                    if line.startswith(f"{field}:"):
                         return int(line.split()[1])
         except OSError:
             pass
         return 0
+
+    def _sample(self, me: Any) -> int:
+        current = self.current_kib()
+        self.peak_kib = max(self.peak_kib, current)
+        self.peak_rss_kib = max(self.peak_rss_kib, self.current_kib(field="VmRSS"))
+        children = me.children(recursive=True)
+        anonymous = sum(self.current_kib(child.pid) for child in children)
+        resident = sum(self.current_kib(child.pid, "VmRSS") for child in children)
+        self.peak_workers_kib = max(self.peak_workers_kib, anonymous)
+        self.peak_workers_rss_kib = max(self.peak_workers_rss_kib, resident)
+        return current
 
     def _run(self) -> None:
         import psutil
@@ -333,10 +346,7 @@ class _AnonymousMemorySampler:
         me = psutil.Process()
         started = last = time.perf_counter()
         while not self._stop.wait(0.02):
-            current = self.current_kib()
-            self.peak_kib = max(self.peak_kib, current)
-            for child in me.children(recursive=True):
-                self.peak_workers_kib = max(self.peak_workers_kib, self.current_kib(child.pid))
+            current = self._sample(me)
             now = time.perf_counter()
             if now - last >= 1.0:
                 self.timeline.append((round(now - started, 1), current))
@@ -362,7 +372,7 @@ def _memory_worker(pool_path: str, batch_size: int) -> None:
 
     pool = load_from_disk(pool_path)
     model, processor = tiny_selector("vit", image_size=32, patch_size=8, hidden_size=32, num_layers=1)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = _AnonymousMemorySampler.current_kib(field="VmRSS") / 1024
     anonymous_before = _AnonymousMemorySampler.current_kib() / 1024
     started = time.perf_counter()
     with _AnonymousMemorySampler() as sampler:
@@ -375,10 +385,8 @@ def _memory_worker(pool_path: str, batch_size: int) -> None:
                 "selected": len(selected),
                 "seconds": round(elapsed, 1),
                 "rss_before_select_mib": round(before, 1),
-                "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-                "peak_rss_workers_mib": round(
-                    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
-                ),
+                "peak_rss_mib": round(sampler.peak_rss_kib / 1024, 1),
+                "peak_rss_workers_mib": round(sampler.peak_workers_rss_kib / 1024, 1),
                 "anonymous_rss_before_select_mib": round(anonymous_before, 1),
                 "peak_anonymous_rss_mib": round(sampler.peak_kib / 1024, 1),
                 "peak_anonymous_rss_workers_mib": round(sampler.peak_workers_kib / 1024, 1),
@@ -393,6 +401,10 @@ def _timeline_quartiles(timeline: list[tuple[float, int]]) -> list[float]:
         return []
     positions = [max(0, min(len(timeline) - 1, round(q * len(timeline)) - 1)) for q in (0.25, 0.5, 0.75, 1.0)]
     return [round(timeline[p][1] / 1024, 1) for p in positions]
+
+
+def _ratio(large: float, small: float) -> float | None:
+    return round(large / small, 3) if small else None
 
 
 def bench_memory(sizes: list[int], batch_size: int) -> dict[str, Any]:
@@ -426,11 +438,12 @@ def bench_memory(sizes: list[int], batch_size: int) -> dict[str, Any]:
         "ratio_peak_anonymous_rss_large_over_small": round(
             large["peak_anonymous_rss_mib"] / small["peak_anonymous_rss_mib"], 3
         ),
-        "ratio_peak_anonymous_rss_workers_large_over_small": round(
-            large["peak_anonymous_rss_workers_mib"] / max(small["peak_anonymous_rss_workers_mib"], 1e-9), 3
+        # None when select() started no worker processes (rows are read in a thread)
+        "ratio_peak_anonymous_rss_workers_large_over_small": _ratio(
+            large["peak_anonymous_rss_workers_mib"], small["peak_anonymous_rss_workers_mib"]
         ),
-        "ratio_peak_rss_workers_large_over_small": round(
-            large["peak_rss_workers_mib"] / max(small["peak_rss_workers_mib"], 1e-9), 3
+        "ratio_peak_rss_workers_large_over_small": _ratio(
+            large["peak_rss_workers_mib"], small["peak_rss_workers_mib"]
         ),
         "target": "<= 1.2",
     }
@@ -562,7 +575,7 @@ def _pairs_worker(pool_path: str) -> None:
                 "pairs_memory_mapped": bool(pairs.cache_files),
                 "anonymous_rss_before_mib": round(anonymous_before, 1),
                 "peak_anonymous_rss_mib": round(sampler.peak_kib / 1024, 1),
-                "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "peak_rss_mib": round(sampler.peak_rss_kib / 1024, 1),
             }
         )
     )
@@ -744,7 +757,7 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             "| candidates | pool on disk (MiB) | seconds | RSS before select (MiB) | peak RSS main (MiB) | "
             "peak anonymous RSS main (MiB) | main anonymous RSS at 25/50/75/100 % of the run (MiB) | "
-            "peak RSS largest worker (MiB) | peak anonymous RSS largest worker (MiB) |",
+            "peak RSS of the workers, summed (MiB) | peak anonymous RSS of the workers, summed (MiB) |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
         for run in memory["runs"]:
@@ -758,8 +771,13 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             f"**Ratio large / small of peak RSS: main {memory['ratio_peak_rss_large_over_small']:.3f} "
             f"(anonymous only: {memory['ratio_peak_anonymous_rss_large_over_small']:.3f}), workers "
-            f"{memory['ratio_peak_rss_workers_large_over_small']:.3f} (anonymous only: "
-            f"{memory.get('ratio_peak_anonymous_rss_workers_large_over_small', float('nan')):.3f})** "
+            + (
+                f"{memory['ratio_peak_rss_workers_large_over_small']:.3f} (anonymous only: "
+                f"{memory['ratio_peak_anonymous_rss_workers_large_over_small']:.3f})** "
+                if memory.get("ratio_peak_rss_workers_large_over_small") is not None
+                else "none (select() read rows in a thread, in the main process))** "
+            )
+            + "Memory is sampled every 20 ms from /proc while select() runs. "
             "(target <= 1.2). Peak RSS counts the "
             "file-backed pages of the memory-mapped pool that the kernel may drop; anonymous RSS is what the "
             "process holds itself.",
