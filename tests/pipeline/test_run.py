@@ -21,11 +21,20 @@ from biomed_vital.cli.main import main
 from biomed_vital.pipeline import STAGE_NAMES, ConfigChangedError, StageRecord, demo_pipeline
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# with a key in the environment the demo sends generation and judging to the real model; these tests stay offline
+API_KEYS = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")
+
+
+@pytest.fixture(autouse=True)
+def _no_api_keys(monkeypatch):
+    for name in API_KEYS:
+        monkeypatch.delenv(name, raising=False)
 
 
 def _demo_until_killed(out: Path, stage: str) -> str:
     """Run the demo in a child process and kill -9 it as soon as ``stage`` starts; return what it printed."""
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
+    env = {name: value for name, value in os.environ.items() if name not in API_KEYS}
+    env.update(PYTHONPATH=str(REPO_ROOT), HF_HUB_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1")
     process = subprocess.Popen(
         [sys.executable, "-m", "biomed_vital.cli", "demo", "--output_dir", str(out), "--no_show_progress"],
         stdout=subprocess.PIPE,
