@@ -92,18 +92,7 @@ class QuestionAnswerer(ModelTask):
         else:
             text = row[files.QUESTION].strip()
         content: Any = text if image is None else [image, {"type": "text", "text": text}]
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": [
-                {"role": "system", "content": self.system_prompt},
-                {"role": "user", "content": content},
-            ],
-            "max_tokens": self.config.max_tokens,
-            "seed": self.config.seed,
-        }
-        if self.config.temperature is not None:
-            body["temperature"] = self.config.temperature
-        return body
+        return self.chat_body(content)
 
     def plan(self, questions: Any) -> list[RowPlan]:
         """One request per question; rows with an ``error`` (an unreadable line) are skipped."""

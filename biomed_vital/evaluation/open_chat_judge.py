@@ -119,18 +119,7 @@ class OpenChatJudge(ModelTask):
             mentions=row.get(schema.MENTIONS) or [],
             instruction=self.instruction,
         )
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": [
-                {"role": "system", "content": self.system_prompt},
-                {"role": "user", "content": text},
-            ],
-            "max_tokens": self.config.max_tokens,
-            "seed": self.config.seed,
-        }
-        if self.config.temperature is not None:
-            body["temperature"] = self.config.temperature
-        return body
+        return self.chat_body(text)
 
     def plan(self, samples: Any) -> list[RowPlan]:
         """One request per answered question; rows with an ``error`` (no answer, unreadable line) are skipped."""

@@ -170,18 +170,7 @@ class PairwiseJudge(ModelTask):
             instruction=self.instruction,
         )
         content: Any = text if image is None else [image, {"type": "text", "text": text}]
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": [
-                {"role": "system", "content": self.system_prompt},
-                {"role": "user", "content": content},
-            ],
-            "max_tokens": self.config.max_tokens,
-            "seed": self.config.seed,
-        }
-        if self.config.temperature is not None:
-            body["temperature"] = self.config.temperature
-        return body
+        return self.chat_body(content)
 
     def plan(self, pairs: Any) -> list[RowPlan]:
         """Two requests per question: model 1 as assistant A, then as assistant B."""

@@ -163,18 +163,11 @@ class GPT4VGenerator(ModelTask):
         )
         user_content: list[dict[str, Any]] = [image_part] if image_part is not None else []
         user_content.append({"type": "text", "text": text})
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": [
-                {"role": "system", "content": self.system_prompt},
-                *self._demonstration_messages(demonstrations),
-                {"role": "user", "content": user_content},
-            ],
-            "max_tokens": self.config.max_tokens,
-        }
-        if self.config.temperature is not None:
-            body["temperature"] = self.config.temperature
-        body["seed"] = self.config.seed + candidate_index
+        body = self.chat_body(
+            user_content,
+            before=self._demonstration_messages(demonstrations),
+            seed=self.config.seed + candidate_index,
+        )
         body.update(self.config.extra_body)
         return body
 

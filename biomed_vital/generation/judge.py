@@ -146,17 +146,7 @@ class GPT4VJudge(ModelTask):
         text = figure_context_text(caption, mentions, instruction=instruction, qa_pairs=pairs)
         content: list[dict[str, Any]] = [image_part] if image_part is not None else []
         content.append({"type": "text", "text": text})
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": [
-                {"role": "system", "content": self.system_prompt},
-                {"role": "user", "content": content},
-            ],
-            "max_tokens": self.config.max_tokens,
-        }
-        if self.config.temperature is not None:
-            body["temperature"] = self.config.temperature
-        body["seed"] = self.config.seed
+        body = self.chat_body(content)
         if self.structured_output:
             body["response_format"] = JUDGE_RESPONSE_FORMAT
         return body

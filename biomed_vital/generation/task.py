@@ -219,6 +219,31 @@ class ModelTask:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ shared
+    def chat_body(
+        self, user_content: Any, *, before: Sequence[dict[str, Any]] = (), seed: int | None = None
+    ) -> dict[str, Any]:
+        """A chat-completions request body: the system prompt, ``before`` (few-shot turns), the user turn.
+
+        ``max_tokens``, ``temperature`` (when set) and ``seed`` (default: the config's) come from the config.
+
+        Example:
+            >>> task.chat_body("Describe the image.")["messages"][-1]        # doctest: +SKIP
+            {'role': 'user', 'content': 'Describe the image.'}
+        """
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": [
+                {"role": "system", "content": self.system_prompt},
+                *before,
+                {"role": "user", "content": user_content},
+            ],
+            "max_tokens": self.config.max_tokens,
+            "seed": self.config.seed if seed is None else seed,
+        }
+        if self.config.temperature is not None:
+            body["temperature"] = self.config.temperature
+        return body
+
     def __repr__(self) -> str:
         changed = {
             f.name: getattr(self.config, f.name)
