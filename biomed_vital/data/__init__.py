@@ -17,6 +17,7 @@ from biomed_vital._lazy import attach
 
 _LAZY_ATTRIBUTES: dict[str, str] = {
     "load_figures": "biomed_vital.data.figures",
+    "load_figure_source": "biomed_vital.data.figures",
     "FigureLoadingConfig": "biomed_vital.data.loading_config",
     "FigureLoadError": "biomed_vital.data.figures",
     "FIGURE_COLUMNS": "biomed_vital.data.figures",
@@ -75,6 +76,7 @@ if TYPE_CHECKING:
         FIGURE_COLUMNS,
         FigureLoadError,
         error_cause,
+        load_figure_source,
         load_figures,
     )
     from biomed_vital.data.images import (

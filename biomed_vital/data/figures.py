@@ -539,3 +539,24 @@ def iter_error_rows(figures: datasets.Dataset) -> Iterable[tuple[int, str, str]]
     ):
         if error:
             yield position, identifier, error
+
+
+def load_figure_source(
+    source: str | os.PathLike,
+    image_root: str | os.PathLike | None = None,
+    *,
+    config: FigureLoadingConfig | None = None,
+) -> datasets.Dataset:
+    """Figures from a stage's ``save_to_disk`` folder as saved (no re-parsing), else through :func:`load_figures`.
+
+    What the commands and the pipeline accept as "figures": a folder an earlier stage saved, or any file,
+    folder or Hub id :func:`load_figures` reads.
+
+    Example:
+        >>> figures = load_figure_source("runs/vital/figures/pool")          # doctest: +SKIP
+    """
+    from biomed_vital.schema import is_saved_dataset, load_stage
+
+    if is_saved_dataset(source):
+        return load_stage(source, split=config.split if config is not None else "train")
+    return load_figures(source, image_root, config=config)

@@ -29,16 +29,15 @@ __all__ = [
 
 def split_figures(context: RunContext) -> tuple[Any, Any, Any]:
     """The pool, the held-out figures and the unreadable ones, as the ``figures`` stage splits them."""
-    from biomed_vital.data import load_demo_figures, load_figures
-    from biomed_vital.schema import ERROR, is_saved_dataset, load_stage
+    from biomed_vital.data import load_demo_figures, load_figure_source
+    from biomed_vital.schema import ERROR
 
     config = context.pipeline
-    if config.figures == "demo":
-        figures = load_demo_figures()
-    elif is_saved_dataset(config.figures):
-        figures = load_stage(config.figures)
-    else:
-        figures = load_figures(config.figures, config.image_root)
+    figures = (
+        load_demo_figures()
+        if config.figures == "demo"
+        else load_figure_source(config.figures, config.image_root)
+    )
     broken = figures.filter(lambda row: row[ERROR] != "")
     usable = figures.filter(lambda row: row[ERROR] == "")
     if len(usable) == 0:

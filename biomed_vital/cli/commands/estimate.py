@@ -77,14 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from biomed_vital.generation import GPT4VGenerator
 
     if arguments.sample:
-        from biomed_vital.data import load_figures
-        from biomed_vital.schema import is_saved_dataset, load_stage
+        from biomed_vital.data import load_figure_source
 
-        sample = (
-            load_stage(arguments.sample, split=loading.split)
-            if is_saved_dataset(arguments.sample)
-            else load_figures(arguments.sample, config=loading)
-        )
+        sample = load_figure_source(arguments.sample, config=loading)
     else:
         from biomed_vital.data import load_demo_figures
 

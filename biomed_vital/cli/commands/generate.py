@@ -58,15 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (arguments.out or arguments.dry_run):
         parser.error("--out is required (or --dry-run to only print the projected cost)")
 
-    from biomed_vital.data import load_figures
+    from biomed_vital.data import load_figure_source
     from biomed_vital.generation import GPT4VGenerator
-    from biomed_vital.schema import is_saved_dataset, load_stage
 
-    figures = (
-        load_stage(arguments.figures, split=loading.split)
-        if is_saved_dataset(arguments.figures)
-        else load_figures(arguments.figures, config=loading)
-    )
+    figures = load_figure_source(arguments.figures, config=loading)
     generator = GPT4VGenerator(config=generator_config, backend=backend, engine_config=engine_config)
     shard = {"num_shards": arguments.num_shards, "shard_index": arguments.shard_index}
     print(f"projected: {generator.estimate_cost(figures, **shard)}")

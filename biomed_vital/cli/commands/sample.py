@@ -75,12 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.set_defaults(**SAMPLER_PRESETS[preset])  # a --config file and flags still override it
     arguments, config = parser.parse(argv)
 
-    from biomed_vital.data import load_figures, summarize_figures
+    from biomed_vital.data import load_figure_source, summarize_figures
     from biomed_vital.sampling import DemonstrationSampler
-    from biomed_vital.schema import is_saved_dataset, load_stage
 
-    source = arguments.figures
-    figures = load_stage(source) if is_saved_dataset(source) else load_figures(source)
+    figures = load_figure_source(arguments.figures)
     sampler = DemonstrationSampler(config)
     drawn = sampler.sample(figures, k=arguments.k)
     drawn.save_to_disk(arguments.out)
