@@ -104,11 +104,17 @@ def push_run(pipeline: Pipeline, summary: dict[str, Any]) -> dict[str, str]:
         api = HfApi()
         api.create_repo(repo_id, private=private, exist_ok=True)
         # the tuning card (data, recipe, metrics) is already in the folder; the run's facts go beside it
-        (tuned / "run_provenance.json").write_text(json.dumps(facts, indent=2) + "\n")
+        # (uploaded from memory: a finished stage's folder is not written to again)
         api.upload_folder(
             repo_id=repo_id,
             folder_path=os.fspath(tuned),
             commit_message="Upload the BioMed-VITAL tuned model",
+        )
+        api.upload_file(
+            path_or_fileobj=(json.dumps(facts, indent=2) + "\n").encode(),
+            path_in_repo="run_provenance.json",
+            repo_id=repo_id,
+            commit_message="Add the run's provenance",
         )
         pushed["model"] = repo_id
     return pushed

@@ -238,7 +238,7 @@ def run_evaluate(context: RunContext) -> dict[str, Any]:
     }
     summary["win_rates"] = [str(result) for result in report.win_rates]
     if settings.vqa:
-        vqa = load_vqa(settings.vqa)
+        vqa = load_vqa(settings.vqa, split="test")  # the split EvaluationConfig scores
         vqa_answers = [
             _answer(context, path, vqa, settings.image_root, f"vqa-{name}") for name, path in models.items()
         ]

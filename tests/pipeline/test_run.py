@@ -199,3 +199,27 @@ def test_without_clinicians_the_run_stops_at_annotation_and_says_how_to_go_on(tm
     assert f"biomed-vital annotate {out / 'annotate' / 'candidates'}" in printed
     assert "--clinicians.annotations" in printed
     assert StageRecord.read(out / "sample") is not None and StageRecord.read(out / "annotate") is None
+
+
+@pytest.mark.slow
+def test_a_vqa_benchmark_is_answered_by_both_models_and_scored(finished_demo, tmp_path):
+    import shutil
+
+    from PIL import Image
+
+    source, _ = finished_demo
+    out = tmp_path / "demo"
+    shutil.copytree(source, out)  # the shared run stays as it is for the other tests
+    demo_pipeline(out, show_progress=False).run()  # finished as the demo leaves it, whichever test ran first
+    vqa = REPO_ROOT / "tests" / "evaluation" / "data" / "VQA_RAD Dataset Public.json"
+    images = tmp_path / "images"
+    images.mkdir()
+    for name in {record["image_name"] for record in json.loads(vqa.read_text())}:
+        Image.new("RGB", (32, 32)).save(images / name, format="JPEG")  # blank synthetic images
+    options = ["--evaluate.vqa", str(vqa), "--evaluate.image_root", str(images), "--allow_config_change"]
+    summary = demo_pipeline(out, *options, show_progress=False).run()
+    assert set(summary["seconds"]) == {"evaluate"}  # only the changed stage ran
+    assert set(summary["stages"]["evaluate"]["vqa"]) == {"vqa-tuned", "vqa-base"}
+    for name in ("vqa-tuned", "vqa-base"):
+        assert (out / "evaluate" / "answers" / f"{name}.jsonl").read_text().strip()
+    assert any((out / "evaluate" / "vqa").iterdir())
