@@ -55,6 +55,8 @@ def summary_table(summary: dict[str, Any]) -> str:
         sent = sum(r.get("sent") or 0 for r in requests.values())
         costs = [r.get("cost_usd") for r in requests.values()]
         spend = "unknown" if any(c is None for c in costs) else f"${sum(costs):.2f}"
+        if "endpoint" in (summary.get("stand_ins") or {}):
+            spend += " at list prices (the stand-in server charges nothing)"
         lines += ["", f"Model calls this run: {sent} sent, spend {spend}."]
     stand_ins = summary.get("stand_ins") or {}
     if stand_ins:
