@@ -511,11 +511,10 @@ class RequestEngine:
                         if limiter.on_rate_limited(headers, asked, token_estimate, sent_at=sent_at):
                             wait = 0.0  # the shared budget is spent: the limiter pause is the wait
                         else:
-                            # only this request waits; backoff grows with its attempts, and the
-                            # jitter keeps 429s of one burst from all coming back at once
-                            wait = max(asked, self._backoff(attempts - asked_again)) * (
-                                1.0 + 0.2 * random.random()
-                            )
+                            # only this request waits: as long as the server asked (as the openai SDK
+                            # does), else a backoff that grows with its attempts; the jitter keeps 429s
+                            # of one burst from all coming back at once
+                            wait = asked * (1.0 + 0.2 * random.random())
                     if status in NOT_RETRIED_STATUSES or attempts - asked_again > self.config.max_retries:
                         return self._error(request_id, key, error, attempts, status, lease.url)
                     logger.debug("%s: HTTP %s, retrying (attempt %d)", request_id, status, attempts)

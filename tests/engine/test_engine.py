@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+
 import asyncio
 import time
 from collections import Counter
@@ -380,6 +382,36 @@ def test_a_run_of_header_less_429s_pauses_everyone() -> None:
     decisions = asyncio.run(scenario())
     assert decisions == [False] * 10 + [True]
     assert limiter.paused_for > 0.5 and limiter.rpm_source == "429s"
+
+
+def test_a_refused_request_waits_what_retry_after_asks_not_a_longer_backoff(tmp_path) -> None:
+    # the server says how long to wait; a backoff that doubles per attempt would wait 1-2 s, then 2-4 s, ...
+    retry_after = 0.2
+    faults = FaultConfig(rate_limit=0.3, retry_after=retry_after)
+    with StandInServer(latency=LatencyModel.fixed(0.05), faults=faults, seed=5) as server:
+        engine = engine_for(
+            server,
+            tmp_path,
+            max_concurrency=16,
+            use_cache=False,
+            max_retries=10,
+            backoff_base=2.0,
+            backoff_max=60.0,
+        )
+        results = engine.run_sync(text_requests(60))
+        log = sorted(server.request_log(), key=lambda e: e["seq"])
+    assert all(r.ok for r in results)
+    by_key: dict[str, list[dict]] = {}
+    for entry in log:
+        by_key.setdefault(entry["request_key"], []).append(entry)
+    gaps = []
+    for entry in (e for e in log if e["status"] == 429):
+        attempts = by_key[entry["request_key"]]
+        gaps.append(attempts[attempts.index(entry) + 1]["arrival"] - entry["finish"])
+    assert len(gaps) >= 10
+    assert min(gaps) >= retry_after * 0.9
+    # the median is robust to the odd stall of a busy machine; the doubling backoff would put it above 1 s
+    assert statistics.median(gaps) < retry_after * 1.2 + 0.3
 
 
 def test_a_429_without_spent_budget_holds_only_the_refused_request(tmp_path) -> None:
