@@ -64,6 +64,78 @@ def _encode_padded(
     return BatchFeature(data)
 
 
+def _stacked_pixel_values(image_processor: Any, images: Sequence[Any]) -> Any:
+    """`pixel_values` of RGB PIL images for a plain PIL-backend image processor, as one vectorised step.
+
+    Gives what `image_processor(images, return_tensors="pt")` gives (resize, centre crop, rescale, normalise,
+    with the same dtypes), but resizes each PIL image directly and rescales/normalises the whole stacked batch
+    at once, instead of converting every image between numpy and PIL and normalising it alone: about four
+    times less time per image, which is most of what image preprocessing costs `select()` with a small model.
+    Returns None where that does not apply (another backend, a subclass with its own steps, padding, non-RGB
+    or non-PIL inputs, images that come out in different sizes); the caller then uses the processor itself.
+    """
+    try:
+        from transformers.image_processing_backends import PilBackend
+        from transformers.image_transforms import get_resize_output_image_size
+        from transformers.image_utils import ChannelDimension
+    except ImportError:
+        return None
+    kind = type(image_processor)
+    if not isinstance(image_processor, PilBackend) or any(
+        getattr(kind, step) is not getattr(PilBackend, step)
+        for step in ("_preprocess", "process_image", "resize", "center_crop", "rescale", "normalize")
+    ):
+        return None
+    if not images or not all(isinstance(image, PILImage.Image) and image.mode == "RGB" for image in images):
+        return None
+    settings = image_processor
+    if getattr(settings, "do_pad", None) or getattr(settings, "do_convert_rgb", None) is False:
+        return None
+    size = {key: value for key, value in dict(settings.size or {}).items() if value is not None}
+    crop = {key: value for key, value in dict(settings.crop_size or {}).items() if value is not None}
+    if settings.do_center_crop and set(crop) != {"height", "width"}:
+        return None
+    resample = settings.resample if settings.resample is not None else PILImage.Resampling.BILINEAR
+    arrays = []
+    for image in images:
+        if settings.do_resize:
+            if set(size) == {"height", "width"}:
+                height, width = size["height"], size["width"]
+            elif set(size) == {"shortest_edge"}:
+                height, width = get_resize_output_image_size(
+                    np.empty((3, image.height, image.width), dtype=np.uint8),
+                    size=size["shortest_edge"],
+                    default_to_square=False,
+                    input_data_format=ChannelDimension.FIRST,
+                )
+            else:
+                return None
+            image = image.resize((width, height), resample=int(resample))
+        array = np.asarray(image)
+        if settings.do_center_crop:
+            top = (array.shape[0] - crop["height"]) // 2
+            left = (array.shape[1] - crop["width"]) // 2
+            if top < 0 or left < 0:  # the processor pads small images first; leave that to it
+                return None
+            array = array[top : top + crop["height"], left : left + crop["width"]]
+        arrays.append(array)
+    if len({array.shape for array in arrays}) != 1:
+        return None
+    batch: np.ndarray = np.stack(arrays)
+    if settings.do_rescale:  # float64 first, then float32, as the processor's own rescale
+        batch = (batch.astype(np.float64) * settings.rescale_factor).astype(np.float32)
+    elif not np.issubdtype(batch.dtype, np.floating):
+        batch = batch.astype(np.float32)
+    if settings.do_normalize:
+        channels = batch.shape[-1]
+        mean = np.broadcast_to(np.asarray(settings.image_mean, dtype=batch.dtype), (channels,))
+        std = np.broadcast_to(np.asarray(settings.image_std, dtype=batch.dtype), (channels,))
+        batch = (batch - mean) / std
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2)))
+
+
 class SelectorProcessor(ProcessorMixin):
     """Pairs a PIL image processor (`ViTImageProcessorPil`, `CLIPImageProcessorPil`, ...) with a tokenizer.
 
@@ -237,6 +309,10 @@ class SelectorProcessor(ProcessorMixin):
         from biomed_vital.data import to_rgb
 
         images = [to_rgb(image) if isinstance(image, PILImage.Image) else image for image in images]
+        if return_tensors == "pt":
+            pixel_values = _stacked_pixel_values(self.image_processor, images)
+            if pixel_values is not None:
+                return BatchFeature({"pixel_values": pixel_values})
         return self.image_processor(images=images, return_tensors=return_tensors)
 
     @property

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import numpy as np
+import pytest
+import torch
 from PIL import Image
 from transformers import AutoProcessor
 
@@ -100,3 +103,35 @@ def test_padded_batches_are_exactly_the_tokenizers_own(tmp_path):
                         key,
                     )
             assert processor.tokenize("Answer: yes.")["input_ids"].shape[0] == 1
+
+
+@pytest.mark.parametrize("encoder", ["vit", "clip", "siglip", "biomedclip-like"])
+def test_stacked_pixel_values_are_exactly_the_image_processors_own(encoder):
+    """The vectorised preprocessing `select()` uses gives the image processor's own pixel values."""
+    from transformers import CLIPImageProcessorPil
+
+    from biomed_vital.selection.processing import _stacked_pixel_values
+
+    if encoder == "biomedclip-like":  # shortest side resized bicubic, then a centre crop
+        image_processor = CLIPImageProcessorPil(
+            size={"shortest_edge": 40},
+            crop_size={"height": 40, "width": 40},
+            resample=3,
+            image_mean=[0.48145466, 0.4578275, 0.40821073],
+            image_std=[0.26862954, 0.26130258, 0.27577711],
+        )
+    else:
+        image_processor = tiny_selector(encoder)[1].image_processor
+    rng = np.random.default_rng(0)
+    images = [
+        Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
+        for height, width in [(96, 96), (50, 120), (200, 70), (33, 33)]
+    ]
+    stacked = _stacked_pixel_values(image_processor, images)
+    assert stacked is not None  # the vectorised path was taken
+    expected = image_processor(images=images, return_tensors="pt")["pixel_values"]
+    assert stacked.shape == expected.shape and stacked.dtype == expected.dtype
+    torch.testing.assert_close(stacked, expected, rtol=0, atol=1e-6)
+    # inputs it does not cover go to the image processor itself
+    assert _stacked_pixel_values(image_processor, [images[0].convert("L")]) is None
+    assert _stacked_pixel_values(image_processor, [np.asarray(images[0])]) is None
