@@ -41,6 +41,11 @@ _SPEAKER_OF_ROLE = {"user": "human", "assistant": "gpt", "system": "system"}
 # LLaVA text carries a literal image placeholder; models that read the text get the image separately.
 _IMAGE_PLACEHOLDER = re.compile(r"\s*" + re.escape(IMAGE_TOKEN) + r"\s*")
 _WHITESPACE = re.compile(r"[ \t]+")
+# Anything `clean_text` would change: the placeholder, a tab or a run of spaces, whitespace at either end or
+# around a line break, and line separators other than "\n" (`str.splitlines` splits on them too).
+_NEEDS_CLEANING = re.compile(
+    re.escape(IMAGE_TOKEN) + r"|\t| {2}|^\s|\s\Z|\s\n|\n\s|[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]"
+)
 
 
 def clean_text(text: str | None) -> str:
@@ -52,7 +57,10 @@ def clean_text(text: str | None) -> str:
     """
     if not text:
         return ""
-    text = _IMAGE_PLACEHOLDER.sub(" ", str(text))
+    text = str(text)
+    if not _NEEDS_CLEANING.search(text):  # the common case; scoring large pools cleans millions of turns
+        return text
+    text = _IMAGE_PLACEHOLDER.sub(" ", text)
     return "\n".join(_WHITESPACE.sub(" ", line).strip() for line in text.strip().splitlines()).strip()
 
 

@@ -77,3 +77,44 @@ def test_bad_turns_name_their_position():
         conversations_to_messages(["just text"])
     with pytest.raises(ValueError, match="message 0 has role 'robot'"):
         messages_to_conversations([{"role": "robot", "content": "x"}])
+
+
+def test_clean_text_shortcut_gives_what_the_full_cleaning_gives() -> None:
+    """`clean_text` returns clean text untouched without cleaning it; that shortcut must never change a result."""
+    import random
+    import re
+
+    from biomed_vital.data import clean_text
+    from biomed_vital.data.conversations import _IMAGE_PLACEHOLDER, _WHITESPACE
+
+    def full_cleaning(text: str) -> str:
+        text = _IMAGE_PLACEHOLDER.sub(" ", text)
+        return "\n".join(_WHITESPACE.sub(" ", line).strip() for line in text.strip().splitlines()).strip()
+
+    # synthetic strings built from the characters that cleaning treats specially
+    alphabet = [
+        "a",
+        "b",
+        ".",
+        " ",
+        "  ",
+        "\t",
+        "\n",
+        "\r",
+        "\r\n",
+        "\x0b",
+        "\x0c",
+        "\x85",
+        "\u2028",
+        "\u00a0",
+        "\u3000",
+        "<image>",
+        "<",
+        ">",
+    ]
+    generator = random.Random(0)
+    for _ in range(20_000):
+        text = "".join(generator.choice(alphabet) for _ in range(generator.randint(1, 8)))
+        assert clean_text(text) == full_cleaning(text), repr(text)
+    assert clean_text("Synthetic caption: a grey square.") == "Synthetic caption: a grey square."
+    assert re.fullmatch(r"a b", clean_text(" a\t b ")) is not None
