@@ -18,6 +18,7 @@ from biomed_vital._lazy import attach
 _LAZY_ATTRIBUTES: dict[str, str] = {
     "load_figures": "biomed_vital.data.figures",
     "load_figure_source": "biomed_vital.data.figures",
+    "confine_image_references": "biomed_vital.data.figures",
     "FigureLoadingConfig": "biomed_vital.data.loading_config",
     "FigureLoadError": "biomed_vital.data.figures",
     "FIGURE_COLUMNS": "biomed_vital.data.figures",
@@ -26,6 +27,7 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "load_image": "biomed_vital.data.images",
     "check_image": "biomed_vital.data.images",
     "resolve_image_path": "biomed_vital.data.images",
+    "confine_image_path": "biomed_vital.data.images",
     "image_to_data_url": "biomed_vital.data.images",
     "image_fingerprint": "biomed_vital.data.images",
     "to_rgb": "biomed_vital.data.images",
@@ -75,6 +77,7 @@ if TYPE_CHECKING:
     from biomed_vital.data.figures import (
         FIGURE_COLUMNS,
         FigureLoadError,
+        confine_image_references,
         error_cause,
         load_figure_source,
         load_figures,
@@ -83,6 +86,7 @@ if TYPE_CHECKING:
         DEFAULT_MAX_IMAGE_PIXELS,
         ImageLoadError,
         check_image,
+        confine_image_path,
         image_to_data_url,
         load_image,
         resolve_image_path,

@@ -211,6 +211,9 @@ def load_demo_figures() -> datasets.Dataset:
         licenses.append(figure.license)
         caption_sources.append(caption_source)
 
-    figures = load_figures(datasets.Dataset.from_dict(rows), strict=True, embed_images=True)
+    package_folders = sorted({str(_package_folder(figure.package)) for figure in DEMO_FIGURES})
+    figures = load_figures(
+        datasets.Dataset.from_dict(rows), strict=True, embed_images=True, allowed_image_roots=package_folders
+    )
     figures = figures.add_column(schema.LICENSE, licenses).add_column(schema.CAPTION_SOURCE, caption_sources)
     return figures

@@ -20,14 +20,20 @@ import json
 import logging
 import os
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from biomed_vital import schema
 from biomed_vital.data.dicom import DICOM_TEXT_KEY, describe_dicom
-from biomed_vital.data.images import ImageLoadError, check_image, converted_png, is_dicom
+from biomed_vital.data.images import (
+    ImageLoadError,
+    check_image,
+    confine_image_path,
+    converted_png,
+    is_dicom,
+)
 from biomed_vital.data.loading_config import FigureLoadingConfig
 from biomed_vital.data.modality import domain_for_modality
 from biomed_vital.data.normalise import PREVIOUS_ERROR_KEY, READ_FIELDS, normalise_record
@@ -98,7 +104,12 @@ class FigureLoadError(ValueError):
 
 
 def _validate_images_batch(
-    batch: dict[str, list[Any]], *, image_root: str | None, max_pixels: int | None, embed: bool
+    batch: dict[str, list[Any]],
+    *,
+    image_root: str | None,
+    allowed_roots: list[str] | None,
+    max_pixels: int | None,
+    embed: bool,
 ) -> dict[str, list[Any]]:
     import io
 
@@ -121,7 +132,12 @@ def _validate_images_batch(
                 image = {"bytes": converted if converted is not None else data, "path": path}
                 dicom = data if converted is not None and is_dicom(data[:132], name) else None
             elif path is not None:
-                resolved, converted = check_image(path, image_root=image_root, max_pixels=max_pixels)
+                if allowed_roots is not None:  # a dataset's reference: only inside folders the user named
+                    resolved, converted = check_image(
+                        confine_image_path(path, allowed_roots), max_pixels=max_pixels
+                    )
+                else:
+                    resolved, converted = check_image(path, image_root=image_root, max_pixels=max_pixels)
                 if converted is None and embed:
                     converted = resolved.read_bytes()
                 image = {"bytes": converted, "path": str(resolved) if converted is None else path}
@@ -223,7 +239,11 @@ def _load_hub_dataset(source: str, split: str) -> datasets.Dataset:
 def _read_source(
     source: Any, image_root: str | os.PathLike | None, split: str, encoding: str | None
 ) -> tuple[list[RawRecord], str, Path | None, bool, Any]:
-    """(records, origin label, default image root, whether <pair_id>.jpg applies, passthrough dataset)."""
+    """(records, origin label, default image root, whether <pair_id>.jpg applies, passthrough dataset).
+
+    The default image root is None for a Dataset, a save_to_disk folder and a Hub dataset: their file references
+    are read only inside the folders the user allows (``FigureLoadingConfig.dataset_image_roots``).
+    """
     import datasets
 
     if isinstance(source, datasets.DatasetDict):
@@ -345,6 +365,7 @@ def _check_images(
     config: FigureLoadingConfig,
     root: Path | None,
     with_messages: bool,
+    allowed_roots: list[str] | None,
 ) -> datasets.Dataset:
     """The figures Dataset: each row's image checked (in ``config.num_proc`` processes), DICOM headers read."""
     import datasets
@@ -365,6 +386,7 @@ def _check_images(
         num_proc=config.num_proc if config.num_proc and len(staged) > 1 else None,
         fn_kwargs={
             "image_root": str(root) if root is not None else None,
+            "allowed_roots": allowed_roots,
             "max_pixels": config.max_image_pixels,
             "embed": config.embed_images,
         },
@@ -503,7 +525,9 @@ def load_figures(
     if config.text_only:
         checked = _text_only(columns, rows, figure_features(with_messages))
     else:
-        checked = _check_images(columns, rows, config, root, with_messages)
+        # a Dataset / save_to_disk / Hub source may name any file: confine its references to allowed folders
+        allowed_roots = config.dataset_image_roots if default_root is None else None
+        checked = _check_images(columns, rows, config, root, with_messages, allowed_roots)
     order = [*FIGURE_COLUMNS, *([schema.MESSAGES] if with_messages else [])]
 
     figures = checked.select_columns(order)
@@ -550,13 +574,85 @@ def load_figure_source(
     """Figures from a stage's ``save_to_disk`` folder as saved (no re-parsing), else through :func:`load_figures`.
 
     What the commands and the pipeline accept as "figures": a folder an earlier stage saved, or any file,
-    folder or Hub id :func:`load_figures` reads.
+    folder or Hub id :func:`load_figures` reads. A saved folder's image file references are read only inside
+    ``image_root`` and ``config.allowed_image_roots``, as :func:`load_figures` reads a Dataset's: any other
+    reference becomes that row's error (its image is dropped).
 
     Example:
-        >>> figures = load_figure_source("runs/vital/figures/pool")          # doctest: +SKIP
+        >>> figures = load_figure_source("runs/vital/figures/pool", "/data/pmc_images")  # doctest: +SKIP
     """
     from biomed_vital.schema import is_saved_dataset, load_stage
 
-    if is_saved_dataset(source):
-        return load_stage(source, split=config.split if config is not None else "train")
-    return load_figures(source, image_root, config=config)
+    if not is_saved_dataset(source):
+        return load_figures(source, image_root, config=config)
+    config = config if config is not None else FigureLoadingConfig()
+    if image_root is not None:
+        config = replace(config, image_root=str(image_root))
+    saved = load_stage(source, split=config.split)
+    return confine_image_references(saved, config.dataset_image_roots, str(source))
+
+
+def confine_image_references(
+    figures: datasets.Dataset, allowed_roots: Sequence[str | os.PathLike], origin: str = "Dataset"
+) -> datasets.Dataset:
+    """``figures`` with every ``image`` file reference outside ``allowed_roots`` turned into that row's error.
+
+    Rows whose image is stored as bytes are left alone (``save_to_disk`` and ``push_to_hub`` embed the files);
+    a reference to a file (``{"bytes": None, "path": ...}``) is kept only inside the allowed folders, because a
+    dataset from elsewhere can name any file on this machine. A refused row loses its image and says why in
+    ``error``; without an ``error`` column the first refused row raises :class:`FigureLoadError`.
+
+    Example:
+        >>> figures = confine_image_references(load_from_disk("shared/figures"), ["/data/pmc"])  # doctest: +SKIP
+    """
+    import pyarrow.compute as pc
+    from datasets import Image
+
+    if schema.IMAGE not in figures.column_names:
+        return figures
+    feature = figures.features[schema.IMAGE]
+    # datasets.Image, or the same {"bytes", "path"} records as a plain struct (load_image reads both)
+    if not (isinstance(feature, Image) or (isinstance(feature, dict) and {"bytes", "path"} <= set(feature))):
+        return figures
+    images = figures.with_format("arrow")[schema.IMAGE]  # struct<bytes, path>; nothing decoded
+    by_reference = pc.and_(
+        pc.is_null(pc.struct_field(images, "bytes")), pc.is_valid(pc.struct_field(images, "path"))
+    )
+    positions = pc.indices_nonzero(pc.fill_null(by_reference, False)).to_pylist()
+    paths = pc.struct_field(images, "path")
+    refused: dict[int, str] = {}
+    for position in positions:
+        try:
+            confine_image_path(paths[position].as_py(), list(allowed_roots))
+        except ImageLoadError as error:
+            refused[position] = str(error)
+    if not refused:
+        return figures
+    if schema.ERROR not in figures.column_names:
+        position, message = next(iter(refused.items()))
+        raise FigureLoadError(
+            f"row {position} of {origin}: {message} ({len(refused)} rows like it)",
+            row_index=position,
+            source=origin,
+        )
+    logger.warning(
+        "%d of %d rows of %s name image files outside the allowed folders; they are kept as error rows. First: %s",
+        len(refused),
+        len(figures),
+        origin,
+        next(iter(refused.values())),
+    )
+
+    def refuse(batch: dict[str, list[Any]], indices: list[int]) -> dict[str, list[Any]]:
+        for offset, index in enumerate(indices):
+            if index in refused:
+                batch[schema.IMAGE][offset] = None
+                earlier = batch[schema.ERROR][offset]
+                batch[schema.ERROR][offset] = f"{earlier}; {refused[index]}" if earlier else refused[index]
+        return batch
+
+    if not isinstance(feature, Image):
+        return figures.map(refuse, with_indices=True, batched=True, desc="Confining image references")
+    undecoded = figures.cast_column(schema.IMAGE, Image(decode=False))
+    checked = undecoded.map(refuse, with_indices=True, batched=True, desc="Confining image references")
+    return checked.cast_column(schema.IMAGE, feature)

@@ -26,7 +26,7 @@ import re
 import struct
 import threading
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -111,6 +111,41 @@ def resolve_image_path(path: str | os.PathLike, image_root: str | os.PathLike | 
             raise ImageLoadError("not an image", given, "it is a folder, not a file")
         raise ImageLoadError("image not found", given, f"resolved under {root}")
     return Path(resolved)
+
+
+def confine_image_path(path: str | os.PathLike, allowed_roots: Sequence[str | os.PathLike]) -> Path:
+    """Resolve a file reference read from a dataset, refusing it unless it lies inside one of ``allowed_roots``.
+
+    A Dataset, a ``save_to_disk`` folder or a Hub dataset can name any file on this machine (an absolute
+    path, or ``../../`` out of wherever it is read), so its file references are read only inside folders
+    the user named. A relative path resolves against the first root; an absolute one must lie inside one
+    of them (symlinks followed). With no root, every file reference is refused.
+
+    Example:
+        >>> confine_image_path("/data/pmc/a.png", ["/data/pmc"])   # doctest: +SKIP
+        PosixPath('/data/pmc/a.png')
+        >>> confine_image_path("/home/me/photo.png", [])           # doctest: +SKIP
+        Traceback (most recent call last):
+        ImageLoadError: image file reference outside the allowed image folders: /home/me/photo.png (...)
+    """
+    given = os.fspath(path)
+    if not given.strip():
+        raise ImageLoadError("no image", "<empty path>", "the row names no image file")
+    roots = [_resolved_root(os.fspath(root)) for root in allowed_roots]
+    if roots and not os.path.isabs(os.path.expanduser(given)):
+        return resolve_image_path(given, roots[0])
+    resolved = os.path.realpath(os.path.expanduser(given))
+    for root in roots:
+        if resolved == root or resolved.startswith(root.rstrip(os.sep) + os.sep):
+            return resolve_image_path(resolved, root)
+    allowed = ", ".join(roots) if roots else "none given"
+    raise ImageLoadError(
+        "image file reference outside the allowed image folders",
+        given,
+        f"allowed: {allowed}; a Dataset, save_to_disk folder or Hub dataset can name any file on this machine, "
+        "so its file references are read only inside image_root / allowed_image_roots: name the folder that "
+        "holds its images if you trust it",
+    )
 
 
 @functools.lru_cache(maxsize=64)

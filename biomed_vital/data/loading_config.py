@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -24,6 +25,14 @@ class FigureLoadingConfig:
         metadata={
             "help": "Folder image paths resolve against (default: the source file's or folder's own folder); "
             "paths that leave it are refused."
+        },
+    )
+    allowed_image_roots: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "Folders that the image file references of a Dataset, save_to_disk folder or Hub dataset "
+            "may point into (image_root is one of them). Such a dataset can name any file on this machine, so "
+            "a reference anywhere else is a row error."
         },
     )
     strict: bool = field(
@@ -69,6 +78,21 @@ class FigureLoadingConfig:
             raise ValueError(f"num_proc must be >= 1 or empty, got {self.num_proc}")
         if self.image_root is not None:
             self.image_root = str(self.image_root)
+        if isinstance(self.allowed_image_roots, (str, os.PathLike)):
+            self.allowed_image_roots = [self.allowed_image_roots]
+        if self.allowed_image_roots is not None:
+            self.allowed_image_roots = [str(root) for root in self.allowed_image_roots]
+
+    @property
+    def dataset_image_roots(self) -> list[str]:
+        """The folders a dataset's image file references may point into: ``image_root`` first, then the others.
+
+        Example:
+            >>> FigureLoadingConfig(image_root="images", allowed_image_roots=["/data/pmc"]).dataset_image_roots
+            ['images', '/data/pmc']
+        """
+        roots = [self.image_root] if self.image_root is not None else []
+        return [*roots, *(self.allowed_image_roots or [])]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""

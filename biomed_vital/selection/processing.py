@@ -88,7 +88,7 @@ def _stacked_pixel_values(image_processor: Any, images: Sequence[Any]) -> Any:
         return None
     if not images or not all(isinstance(image, PILImage.Image) and image.mode == "RGB" for image in images):
         return None
-    settings = image_processor
+    settings: Any = image_processor  # its preprocessing settings are attributes of the instance
     if getattr(settings, "do_pad", None) or getattr(settings, "do_convert_rgb", None) is False:
         return None
     size = {key: value for key, value in dict(settings.size or {}).items() if value is not None}

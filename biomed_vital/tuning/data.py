@@ -362,7 +362,11 @@ def load_training_data(
 
             loaded = load_figures(path, image_root=image_root)
         else:
+            from biomed_vital.data import confine_image_references
+
             loaded = schema.load_stage(path if path.exists() else os.fspath(source), split=split)
+            # a saved folder, Parquet file or Hub dataset may name any file: read references only under image_root
+            loaded = confine_image_references(loaded, [image_root] if image_root is not None else [], label)
     origin_stage = _stage_of(loaded)
     if (
         stage == "alignment"

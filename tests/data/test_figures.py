@@ -461,3 +461,128 @@ def test_a_folder_whose_file_names_clash_loads_with_the_clash_as_row_errors(tmp_
     assert all(
         error.startswith("duplicate id: 'scan', taken from the image file name") for error in figures["error"]
     )
+
+
+# ------------------------------------------------------------------ file references of dataset sources
+
+
+def _dataset_naming(paths: list[str], *, image_feature: bool) -> datasets.Dataset:
+    captions = [f"Synthetic caption {index}." for index in range(len(paths))]
+    rows = {"id": [f"row{index}" for index in range(len(paths))], "image": paths, "caption": captions}
+    if image_feature:  # the {"bytes": None, "path": ...} records a Hub dataset or save_to_disk folder holds
+        features = datasets.Features(
+            {"id": datasets.Value("string"), "image": datasets.Image(), "caption": datasets.Value("string")}
+        )
+        return datasets.Dataset.from_dict(rows, features=features)
+    return datasets.Dataset.from_dict(rows)
+
+
+@pytest.mark.parametrize("image_feature", [False, True])
+def test_a_datasets_file_references_are_read_only_inside_the_allowed_folders(
+    tmp_path, fixture_images, image_feature
+):
+    allowed = tmp_path / "allowed"
+    outside = tmp_path / "private"
+    allowed.mkdir()
+    outside.mkdir()
+    shutil.copy(fixture_images["skimage_ihc"], allowed / "ihc.png")
+    shutil.copy(fixture_images["skimage_ihc"], outside / "secret.png")
+    (allowed / "link.png").symlink_to(outside / "secret.png")
+    paths = [
+        str(allowed / "ihc.png"),
+        str(outside / "secret.png"),
+        str(allowed / "../private/secret.png"),
+        str(allowed / "link.png"),
+    ]
+    source = _dataset_naming(paths, image_feature=image_feature)
+
+    # nothing is read by default: a dataset can name any file on this machine
+    figures = load_figures(source)
+    assert all("outside the allowed image folders" in error for error in figures["error"])
+    assert figures["image"] == [None] * 4
+
+    figures = load_figures(source, allowed_image_roots=[str(allowed)])
+    assert figures["error"][0] == "" and figures["image"][0] is not None
+    for error in figures["error"][1:]:  # the path outside, the climb out with ../ and the link out
+        assert error.startswith("image file reference outside the allowed image folders")
+    with pytest.raises(FigureLoadError, match=r"row 1 .*outside the allowed image folders"):
+        load_figures(source, allowed_image_roots=[str(allowed)], strict=True)
+
+    # image_root is an allowed folder too, and relative references resolve against it
+    relative = load_figures(
+        _dataset_naming(["ihc.png", "../private/secret.png"], image_feature=False), image_root=allowed
+    )
+    assert relative["error"][0] == ""
+    assert "escapes the image root" in relative["error"][1]
+
+
+def _saved_with_references(folder: Path, paths: list[str], *, as_image: bool) -> None:
+    """A save_to_disk folder whose image column holds file references, not bytes.
+
+    ``save_to_disk`` embeds the files an Image column points to, so such a folder is made by hand (as anyone
+    can make one): saved as a plain struct, then, for ``as_image``, declared an Image column.
+    """
+    record = datasets.Features({"bytes": datasets.Value("binary"), "path": datasets.Value("string")})
+    features = datasets.Features(
+        {
+            "id": datasets.Value("string"),
+            "image": record,
+            "caption": datasets.Value("string"),
+            "error": datasets.Value("string"),
+        }
+    )
+    rows = {
+        "id": [f"row{index}" for index in range(len(paths))],
+        "image": [{"bytes": None, "path": path} for path in paths],
+        "caption": ["Synthetic caption."] * len(paths),
+        "error": [""] * len(paths),
+    }
+    datasets.Dataset.from_dict(rows, features=features).save_to_disk(folder)
+    if as_image:
+        info_file = folder / "dataset_info.json"
+        info = json.loads(info_file.read_text())
+        info["features"]["image"] = {"_type": "Image"}
+        info_file.write_text(json.dumps(info))
+
+
+@pytest.mark.parametrize("as_image", [True, False])
+def test_a_saved_folders_file_references_are_confined_when_it_is_read_back(
+    tmp_path, fixture_images, as_image
+):
+    from biomed_vital.data import load_figure_source, load_image
+
+    allowed = tmp_path / "images"
+    outside = tmp_path / "private"
+    allowed.mkdir()
+    outside.mkdir()
+    shutil.copy(fixture_images["skimage_ihc"], allowed / "ihc.png")
+    shutil.copy(fixture_images["skimage_ihc"], outside / "secret.png")
+    _saved_with_references(
+        tmp_path / "saved", [str(allowed / "ihc.png"), str(outside / "secret.png")], as_image=as_image
+    )
+
+    refused = load_figure_source(tmp_path / "saved")
+    assert refused["id"] == ["row0", "row1"]
+    assert refused["image"] == [None, None]
+    assert all(
+        error.startswith("image file reference outside the allowed image folders")
+        for error in refused["error"]
+    )
+
+    allowed_rows = load_figure_source(tmp_path / "saved", allowed)
+    assert allowed_rows["error"][0] == "" and allowed_rows["image"][0] is not None
+    assert (
+        allowed_rows["image"][1] is None and "outside the allowed image folders" in allowed_rows["error"][1]
+    )
+    assert load_image(allowed_rows[0]["image"]).size == Image.open(allowed / "ihc.png").size
+
+
+def test_save_to_disk_embeds_the_images_so_a_saved_stage_needs_no_allowed_folder(tmp_path, fixture_images):
+    from biomed_vital.data import load_figure_source
+
+    images = tmp_path / "images"
+    images.mkdir()
+    shutil.copy(fixture_images["skimage_ihc"], images / "ihc.png")
+    figures = load_figures(images)  # file references into the folder the user named
+    figures.save_to_disk(tmp_path / "saved")
+    assert load_figure_source(tmp_path / "saved")["error"] == [""]

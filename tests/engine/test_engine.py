@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import statistics
-
 import asyncio
+import statistics
 import time
 from collections import Counter
 
