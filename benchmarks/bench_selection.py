@@ -156,8 +156,17 @@ def _median_ratio(numerators: list[float], denominators: list[float]) -> float:
     return float(np.median(np.asarray(numerators) / np.asarray(denominators)))
 
 
+# Selector sizes of the overhead benchmark: the smallest one, where every millisecond of row preparation
+# shows, and a mid-size one (224 px images, 4-layer towers) whose forward pass is closer to a real
+# selector's share of the time (BiomedCLIP, the paper's, is a ViT-B/16 with a 12-layer text tower).
+OVERHEAD_SIZES: dict[str, dict[str, int]] = {
+    "tiny": {"image_px": 64, "source_px": 96, "hidden": 128, "layers": 2, "patch": 8},
+    "mid": {"image_px": 224, "source_px": 256, "hidden": 256, "layers": 4, "patch": 16},
+}
+
+
 def bench_scoring_overhead(
-    count: int, batch_size: int, turns: int, repeats: int, diagnose: bool = False
+    count: int, batch_size: int, turns: int, repeats: int, diagnose: bool = False, size: str = "tiny"
 ) -> dict[str, Any]:
     import torch
     from datasets import load_from_disk
@@ -166,7 +175,8 @@ def bench_scoring_overhead(
     from biomed_vital.selection import select
     from biomed_vital.testing import tiny_selector
 
-    image_px, hidden, layers, patch = 64, 128, 2, 8
+    shape = OVERHEAD_SIZES[size]
+    image_px, hidden, layers, patch = shape["image_px"], shape["hidden"], shape["layers"], shape["patch"]
     model, processor = tiny_selector(
         "vit",
         image_size=image_px,
@@ -178,7 +188,7 @@ def bench_scoring_overhead(
     )
     model.eval()
     workdir = Path(tempfile.mkdtemp(prefix="bench-selection-overhead-"))
-    build_candidate_pool(workdir / "pool", count, turns, image_px=96, distinct_images=count)
+    build_candidate_pool(workdir / "pool", count, turns, image_px=shape["source_px"], distinct_images=count)
     pool = load_from_disk(str(workdir / "pool"))
 
     # the same batches select() builds, prepared up front as tensors
@@ -280,9 +290,10 @@ def bench_scoring_overhead(
         pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(25)
         diagnosis["profile_num_workers_0_top25_cumulative"] = stream.getvalue().splitlines()[:60]
     return {
+        "size": size,
         "diagnosis": diagnosis,
         "model": f"ViT (image {image_px} px, patch {patch}, hidden {hidden}, {layers} layers) + BERT (hidden {hidden}, "
-        f"{layers} layers, max 256 tokens), MLP head 128; "
+        f"{layers} layers, max {processor.max_text_length} tokens), MLP head 128; "
         f"{sum(p.numel() for p in model.parameters()):,} parameters",
         "candidates": count,
         "turns_per_candidate": turns,
@@ -683,6 +694,64 @@ def plot(results: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
+def _overhead_lines(overhead: dict[str, Any], heading: str) -> list[str]:
+    """The Markdown of one scoring-overhead measurement."""
+    lines: list[str] = []
+    lines += [
+        f"## 1. Scoring overhead of `select()`: {heading}",
+        "",
+        f"Model: {overhead['model']}. {overhead['candidates']:,} candidates, {overhead['turns_per_candidate']} "
+        f"question/answer turns each (scored per turn and averaged), batch {overhead['batch_size']}, "
+        f"`select()` workers {overhead['select_num_workers']}, torch threads {overhead['torch_threads']}.",
+        "",
+        "| | candidates/s (each repeat) | median |",
+        "|---|---|---|",
+        f"| forward only, pre-built tensors | {overhead['forward_candidates_per_s']} | "
+        f"{np.median(overhead['forward_candidates_per_s']):.1f} |",
+        f"| `select()` end to end | {overhead['select_candidates_per_s']} | "
+        f"{np.median(overhead['select_candidates_per_s']):.1f} |",
+        "",
+        f"**Ratio select / forward, median over repeats: "
+        f"{_median_ratio(overhead['select_candidates_per_s'], overhead['forward_candidates_per_s']):.3f}** "
+        f"(target >= 0.9; per repeat: "
+        f"{[round(a / b, 2) for a, b in zip(overhead['select_candidates_per_s'], overhead['forward_candidates_per_s'], strict=True)]}).",
+        "",
+    ]
+    diagnosis = {k: v for k, v in overhead.get("diagnosis", {}).items() if k.startswith("torch_threads")}
+    if diagnosis:
+        lines += [
+            "Split of the CPU between torch threads and DataLoader workers (medians):",
+            "",
+            "| setting | forward candidates/s | select candidates/s | ratio |",
+            "|---|---|---|---|",
+        ]
+        for setting, row in diagnosis.items():
+            lines.append(
+                f"| {setting} | {row['forward_candidates_per_s']} | {row['select_candidates_per_s']} | {row['ratio']} |"
+            )
+        lines.append("")
+    profile = overhead.get("diagnosis", {}).get("profile_num_workers_0")
+    if profile:
+        lines += [
+            f"Profile of `select(num_workers=0)` (everything in one process): {profile['total_seconds']} s in all.",
+            "",
+            "| part | seconds | share |",
+            "|---|---|---|",
+        ]
+        for name, row in profile.items():
+            if isinstance(row, dict):
+                lines.append(f"| {name} | {row['seconds']} | {row['share']:.1%} |")
+        lines += [
+            "",
+            "The row pipeline's share is what `select()` adds to the forward pass when it runs in the same "
+            "process. With DataLoader workers it overlaps the model, which needs a spare core: on 2 shared "
+            "cores the worker competes with torch's intra-op threads, so the ratio follows the machine's load "
+            "(compare the repeats above).",
+            "",
+        ]
+    return lines
+
+
 def markdown(results: dict[str, Any]) -> str:
     lines = [
         "# Selection benchmarks",
@@ -696,60 +765,12 @@ def markdown(results: dict[str, Any]) -> str:
         "within one run on a shared machine.",
         "",
     ]
-    overhead = results.get("scoring_overhead")
-    if overhead:
-        lines += [
-            "## 1. Scoring overhead of `select()`",
-            "",
-            f"Model: {overhead['model']}. {overhead['candidates']:,} candidates, {overhead['turns_per_candidate']} "
-            f"question/answer turns each (scored per turn and averaged), batch {overhead['batch_size']}, "
-            f"`select()` workers {overhead['select_num_workers']}, torch threads {overhead['torch_threads']}.",
-            "",
-            "| | candidates/s (each repeat) | median |",
-            "|---|---|---|",
-            f"| forward only, pre-built tensors | {overhead['forward_candidates_per_s']} | "
-            f"{np.median(overhead['forward_candidates_per_s']):.1f} |",
-            f"| `select()` end to end | {overhead['select_candidates_per_s']} | "
-            f"{np.median(overhead['select_candidates_per_s']):.1f} |",
-            "",
-            f"**Ratio select / forward, median over repeats: "
-            f"{_median_ratio(overhead['select_candidates_per_s'], overhead['forward_candidates_per_s']):.3f}** "
-            f"(target >= 0.9; per repeat: "
-            f"{[round(a / b, 2) for a, b in zip(overhead['select_candidates_per_s'], overhead['forward_candidates_per_s'], strict=True)]}).",
-            "",
-        ]
-        diagnosis = {k: v for k, v in overhead.get("diagnosis", {}).items() if k.startswith("torch_threads")}
-        if diagnosis:
-            lines += [
-                "Split of the CPU between torch threads and DataLoader workers (medians):",
-                "",
-                "| setting | forward candidates/s | select candidates/s | ratio |",
-                "|---|---|---|---|",
-            ]
-            for setting, row in diagnosis.items():
-                lines.append(
-                    f"| {setting} | {row['forward_candidates_per_s']} | {row['select_candidates_per_s']} | {row['ratio']} |"
-                )
-            lines.append("")
-        profile = overhead.get("diagnosis", {}).get("profile_num_workers_0")
-        if profile:
-            lines += [
-                f"Profile of `select(num_workers=0)` (everything in one process): {profile['total_seconds']} s in all.",
-                "",
-                "| part | seconds | share |",
-                "|---|---|---|",
-            ]
-            for name, row in profile.items():
-                if isinstance(row, dict):
-                    lines.append(f"| {name} | {row['seconds']} | {row['share']:.1%} |")
-            lines += [
-                "",
-                "The row pipeline's share is what `select()` adds to the forward pass when it runs in the same "
-                "process. With DataLoader workers it overlaps the model, which needs a spare core: on 2 shared "
-                "cores the worker competes with torch's intra-op threads, so the ratio follows the machine's load "
-                "(compare the repeats above).",
-                "",
-            ]
+    for key, heading in (
+        ("scoring_overhead", "tiny selector"),
+        ("scoring_overhead_mid", "mid-size selector"),
+    ):
+        if results.get(key):
+            lines += _overhead_lines(results[key], heading)
     memory = results.get("memory")
     if memory:
         lines += [
@@ -877,6 +898,10 @@ def main(argv: list[str] | None = None) -> None:
             diagnose=args.diagnose,
         )
         print(json.dumps(results["scoring_overhead"], indent=2), flush=True)
+        results["scoring_overhead_mid"] = bench_scoring_overhead(
+            count=128 if quick else 384, batch_size=32, turns=3, repeats=2 if quick else 3, size="mid"
+        )
+        print(json.dumps(results["scoring_overhead_mid"], indent=2), flush=True)
     if "memory" in parts:
         print("2. memory ...", flush=True)
         results["memory"] = bench_memory([2_000, 20_000] if quick else [10_000, 100_000], batch_size=256)
