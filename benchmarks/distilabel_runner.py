@@ -10,7 +10,8 @@ also be run by hand::
     .venv-bench/bin/python benchmarks/distilabel_runner.py \\
         --base-url http://127.0.0.1:8000/v1 --items items.jsonl --concurrency 64 --out distilabel.json
 
-Pipeline: ``LoadDataFromDicts -> TextGeneration(llm=OpenAILLM(...))``.
+Pipeline: ``LoadDataFromDicts -> TextGeneration(llm=OpenAILLM(...))``, or ``TextGenerationWithImage``
+(``image_type="url"``, the image given as a ``data:`` URL) when the items carry an image.
 
 How concurrency is set. In distilabel 1.5.3 an ``AsyncLLM`` sends one batch at a time:
 ``AsyncLLM._agenerate`` creates one task per row of the batch it received and awaits
@@ -22,7 +23,7 @@ SDK's per-request timeout. A request that still fails makes ``asyncio.gather`` r
 then fills *every* row of that batch with ``None``: those rows are counted as lost by the harness.
 
 Input: JSON lines with ``id``, ``system`` and ``user`` (the system prompt and the user message, the
-same text the other engine sends). Output: one JSON object with the run's wall-clock start and end
+same text the other engine sends), and optionally ``image`` (a ``data:`` URL sent with the user message). Output: one JSON object with the run's wall-clock start and end
 (``time.time()``, to line up with the server's request log), the settings, and one record per
 input row with its ``generation`` (``None`` when distilabel gave up on the row).
 """
@@ -81,19 +82,28 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from distilabel.models import OpenAILLM
     from distilabel.pipeline import Pipeline
     from distilabel.steps import LoadDataFromDicts, StepResources
-    from distilabel.steps.tasks import TextGeneration
+    from distilabel.steps.tasks import TextGeneration, TextGenerationWithImage
 
     items = _read_items(args.items)
     systems = {item["system"] for item in items}
     if len(systems) != 1:
         raise SystemExit("all items must share one system prompt (TextGeneration takes a single one)")
+    with_images = all(item.get("image") for item in items)
+    if not with_images and any(item.get("image") for item in items):
+        raise SystemExit("either every item carries an image or none does")
     rows = [{"row_id": item["id"], "instruction": item["user"]} for item in items]
+    if with_images:
+        for row, item in zip(rows, items, strict=True):
+            row["image"] = item["image"]
+    task_class = TextGenerationWithImage if with_images else TextGeneration
+    task_options = {"image_type": "url"} if with_images else {}
 
     with tempfile.TemporaryDirectory(prefix="distilabel-bench-") as scratch:
         cache_dir = args.work_dir or Path(scratch)
         with Pipeline(name="biomed-vital-generation-bench", cache_dir=cache_dir) as pipeline:
             loader = LoadDataFromDicts(data=rows, batch_size=args.concurrency)
-            generate = TextGeneration(
+            generate = task_class(
+                **task_options,
                 llm=OpenAILLM(
                     model=args.model,
                     base_url=args.base_url,
@@ -124,6 +134,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     records = [{"id": item["id"], "generation": produced.get(item["id"])} for item in items]
     return {
         "engine": f"distilabel {distilabel.__version__}",
+        "task": task_class.__name__,
         "started": started,
         "finished": finished,
         "settings": {
