@@ -175,5 +175,11 @@ def test_a_text_only_load_keeps_the_image_reference_for_a_later_load(clinician_d
     assert text_only["image"] == [None] * 58 and text_only["error"] == [""] * 58
     record = next(iter(text_only))
     assert '"image": "' in record["extra"]
-    with_images = load_figures(text_only)
-    assert with_images[0]["error"].startswith("image not found")  # the reference was kept and looked for
+    # the reference was kept: a Dataset's file references are read only inside the folders allowed...
+    refused = load_figures(text_only)
+    assert refused[0]["error"].startswith(
+        "image file reference outside the allowed image folders: 28104940_F2.jpg"
+    )
+    # ... and inside one it is looked for (the demonstrations' PMC images are not shipped)
+    with_images = load_figures(text_only, image_root=clinician_demonstrations_path.parent)
+    assert with_images[0]["error"].startswith("image not found")
