@@ -618,12 +618,13 @@ def confine_image_references(
     by_reference = pc.and_(
         pc.is_null(pc.struct_field(images, "bytes")), pc.is_valid(pc.struct_field(images, "path"))
     )
-    positions = pc.indices_nonzero(pc.fill_null(by_reference, False)).to_pylist()
-    paths = pc.struct_field(images, "path")
+    positions = pc.indices_nonzero(pc.fill_null(by_reference, False))
+    paths = pc.struct_field(images, "path").take(positions).to_pylist()
+    roots = list(allowed_roots)
     refused: dict[int, str] = {}
-    for position in positions:
+    for position, path in zip(positions.to_pylist(), paths, strict=True):
         try:
-            confine_image_path(paths[position].as_py(), list(allowed_roots))
+            confine_image_path(path, roots)
         except ImageLoadError as error:
             refused[position] = str(error)
     if not refused:

@@ -99,7 +99,7 @@ def resolve_image_path(path: str | os.PathLike, image_root: str | os.PathLike | 
     # os.path is used instead of pathlib here: this runs once per row of large datasets.
     joined = given if os.path.isabs(given) else os.path.join(root, given)
     resolved = os.path.realpath(joined)
-    if resolved != root and not resolved.startswith(root.rstrip(os.sep) + os.sep):
+    if not _inside(resolved, root):
         reason = "symlink points outside the root" if os.path.islink(joined) else f"root: {root}"
         raise ImageLoadError(
             "image path escapes the image root",
@@ -136,7 +136,7 @@ def confine_image_path(path: str | os.PathLike, allowed_roots: Sequence[str | os
         return resolve_image_path(given, roots[0])
     resolved = os.path.realpath(os.path.expanduser(given))
     for root in roots:
-        if resolved == root or resolved.startswith(root.rstrip(os.sep) + os.sep):
+        if _inside(resolved, root):
             return resolve_image_path(resolved, root)
     allowed = ", ".join(roots) if roots else "none given"
     raise ImageLoadError(
@@ -146,6 +146,11 @@ def confine_image_path(path: str | os.PathLike, allowed_roots: Sequence[str | os
         "so its file references are read only inside image_root / allowed_image_roots: name the folder that "
         "holds its images if you trust it",
     )
+
+
+def _inside(resolved: str, root: str) -> bool:
+    """Whether the real path ``resolved`` is ``root`` or lies under it (both already resolved)."""
+    return resolved == root or resolved.startswith(root.rstrip(os.sep) + os.sep)
 
 
 @functools.lru_cache(maxsize=64)

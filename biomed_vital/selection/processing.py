@@ -69,8 +69,9 @@ def _stacked_pixel_values(image_processor: Any, images: Sequence[Any]) -> Any:
 
     Gives what `image_processor(images, return_tensors="pt")` gives (resize, centre crop, rescale, normalise,
     with the same dtypes), but resizes each PIL image directly and rescales/normalises the whole stacked batch
-    at once (a lookup of the 256 values a pixel can take), instead of converting every image between numpy and
-    PIL and normalising it alone: several times less time per image, which is most of what image preprocessing costs `select()` with a small model.
+    at once (a lookup of the 256 values a pixel can take), instead of converting every image between numpy
+    and PIL and normalising it alone: several times less time per image, which is most of what image
+    preprocessing costs `select()` with a small model.
     Returns None where that does not apply (another backend, a subclass with its own steps, padding, non-RGB
     or non-PIL inputs, images that come out in different sizes); the caller then uses the processor itself.
     """
