@@ -477,16 +477,21 @@ def _dataset_naming(paths: list[str], *, image_feature: bool) -> datasets.Datase
     return datasets.Dataset.from_dict(rows)
 
 
+@pytest.fixture
+def allowed_and_private(tmp_path, fixture_images) -> tuple[Path, Path]:
+    """A folder the user allows (``ihc.png``) and a private one beside it (``secret.png``), both real images."""
+    allowed, private = tmp_path / "allowed", tmp_path / "private"
+    for folder, name in ((allowed, "ihc.png"), (private, "secret.png")):
+        folder.mkdir()
+        shutil.copy(fixture_images["skimage_ihc"], folder / name)
+    return allowed, private
+
+
 @pytest.mark.parametrize("image_feature", [False, True])
 def test_a_datasets_file_references_are_read_only_inside_the_allowed_folders(
-    tmp_path, fixture_images, image_feature
+    allowed_and_private, image_feature
 ):
-    allowed = tmp_path / "allowed"
-    outside = tmp_path / "private"
-    allowed.mkdir()
-    outside.mkdir()
-    shutil.copy(fixture_images["skimage_ihc"], allowed / "ihc.png")
-    shutil.copy(fixture_images["skimage_ihc"], outside / "secret.png")
+    allowed, outside = allowed_and_private
     (allowed / "link.png").symlink_to(outside / "secret.png")
     paths = [
         str(allowed / "ihc.png"),
@@ -547,16 +552,11 @@ def _saved_with_references(folder: Path, paths: list[str], *, as_image: bool) ->
 
 @pytest.mark.parametrize("as_image", [True, False])
 def test_a_saved_folders_file_references_are_confined_when_it_is_read_back(
-    tmp_path, fixture_images, as_image
+    tmp_path, allowed_and_private, as_image
 ):
     from biomed_vital.data import load_figure_source, load_image
 
-    allowed = tmp_path / "images"
-    outside = tmp_path / "private"
-    allowed.mkdir()
-    outside.mkdir()
-    shutil.copy(fixture_images["skimage_ihc"], allowed / "ihc.png")
-    shutil.copy(fixture_images["skimage_ihc"], outside / "secret.png")
+    allowed, outside = allowed_and_private
     _saved_with_references(
         tmp_path / "saved", [str(allowed / "ihc.png"), str(outside / "secret.png")], as_image=as_image
     )
