@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from collections import Counter
 
@@ -383,9 +382,22 @@ def test_a_run_of_header_less_429s_pauses_everyone() -> None:
     assert limiter.paused_for > 0.5 and limiter.rpm_source == "429s"
 
 
-def test_a_refused_request_waits_what_retry_after_asks_not_a_longer_backoff(tmp_path) -> None:
+def test_a_refused_request_waits_what_retry_after_asks_not_a_longer_backoff(tmp_path, monkeypatch) -> None:
     # the server says how long to wait; a backoff that doubles per attempt would wait 1-2 s, then 2-4 s, ...
+    import sys
+
+    import biomed_vital.engine.engine as engine_module
+
     retry_after = 0.2
+    asked_waits: list[float] = []  # what the engine decided to wait before sending a refused request again
+    original_sleep = asyncio.sleep
+
+    async def recording_sleep(delay, *args, **kwargs):
+        if sys._getframe(1).f_code.co_name == "_send":
+            asked_waits.append(delay)
+        return await original_sleep(delay, *args, **kwargs)
+
+    monkeypatch.setattr(engine_module.asyncio, "sleep", recording_sleep)
     faults = FaultConfig(rate_limit=0.3, retry_after=retry_after)
     with StandInServer(latency=LatencyModel.fixed(0.05), faults=faults, seed=5) as server:
         engine = engine_for(
@@ -398,19 +410,12 @@ def test_a_refused_request_waits_what_retry_after_asks_not_a_longer_backoff(tmp_
             backoff_max=60.0,
         )
         results = engine.run_sync(text_requests(60))
-        log = sorted(server.request_log(), key=lambda e: e["seq"])
     assert all(r.ok for r in results)
-    by_key: dict[str, list[dict]] = {}
-    for entry in log:
-        by_key.setdefault(entry["request_key"], []).append(entry)
-    gaps = []
-    for entry in (e for e in log if e["status"] == 429):
-        attempts = by_key[entry["request_key"]]
-        gaps.append(attempts[attempts.index(entry) + 1]["arrival"] - entry["finish"])
-    assert len(gaps) >= 10
-    assert min(gaps) >= retry_after * 0.9
-    # the median is robust to the odd stall of a busy machine; the doubling backoff would put it above 1 s
-    assert statistics.median(gaps) < retry_after * 1.2 + 0.3
+    refused = engine.last_summary.rate_limited
+    # a 429 read as a spent shared budget pauses everyone instead (no wait of its own), hence <=
+    assert 10 <= len(asked_waits) <= refused
+    # Retry-After plus at most 20 % jitter; decided waits, not measured ones, so a busy machine cannot fail it
+    assert all(retry_after <= wait <= retry_after * 1.2 for wait in asked_waits), sorted(asked_waits)[-3:]
 
 
 def test_a_429_without_spent_budget_holds_only_the_refused_request(tmp_path) -> None:
