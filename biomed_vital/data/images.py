@@ -357,8 +357,11 @@ def _read_image(
     max_pixels: int | None,
     background: Background,
     pixels_needed: bool = True,
+    keep_greyscale: bool = False,
 ) -> tuple[Image.Image | None, bool]:
     """Read ``stream``; return the RGB image and whether it differs from what a plain PIL open gives.
+
+    With ``keep_greyscale=True`` an 8-bit greyscale ("L") image is returned as it is instead of as RGB.
 
     With ``pixels_needed=False`` a PNG or JPEG that needs no conversion is only verified (PNG: every
     chunk's CRC through to IEND; JPEG: all scan data, decoded at 1/8 scale) and ``None`` is returned
@@ -407,6 +410,8 @@ def _read_image(
         except (OSError, SyntaxError, ValueError, struct.error):
             rotated = False  # unreadable EXIF: keep the pixels as stored
     decoded: Image.Image = ImageOps.exif_transpose(image) if rotated else image
+    if keep_greyscale and decoded.mode == "L":
+        return decoded, needs_conversion
     return to_rgb(decoded, background=background), needs_conversion
 
 
@@ -416,6 +421,7 @@ def load_image(
     image_root: str | os.PathLike | None = None,
     max_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS,
     background: Background = "white",
+    keep_greyscale: bool = False,
 ) -> Image.Image:
     """Load an image file, bytes, ``datasets`` image record or PIL image as an RGB PIL image.
 
@@ -425,6 +431,8 @@ def load_image(
         image_root: folder that relative paths resolve against; paths leaving it are refused.
         max_pixels: refuse images whose header announces more pixels (``None`` disables the check).
         background: colour that transparent pixels are composited on.
+        keep_greyscale: return an 8-bit greyscale ("L") image as it is; its RGB conversion only repeats the
+            band, and a consumer that resizes first (the selector's preprocessing) does a third of the work.
 
     Raises:
         ImageLoadError: the file is missing, outside the root, empty, truncated, corrupt, not an
@@ -440,10 +448,14 @@ def load_image(
         raise ImageLoadError("no image", "<none>", "the row has no image")
     if isinstance(path_or_bytes, Image.Image):
         _check_pixels(path_or_bytes.width, path_or_bytes.height, max_pixels, "<PIL image>")
+        if keep_greyscale and path_or_bytes.mode == "L":
+            return path_or_bytes
         return to_rgb(path_or_bytes, background=background)
     stream, name = _open_stream(path_or_bytes, image_root)
     with stream:
-        image, _ = _read_image(stream, name, max_pixels=max_pixels, background=background)
+        image, _ = _read_image(
+            stream, name, max_pixels=max_pixels, background=background, keep_greyscale=keep_greyscale
+        )
     assert image is not None  # pixels_needed=True always decodes
     return image
 

@@ -65,15 +65,17 @@ def _encode_padded(
 
 
 def _stacked_pixel_values(image_processor: Any, images: Sequence[Any]) -> Any:
-    """`pixel_values` of RGB PIL images for a plain PIL-backend image processor, as one vectorised step.
+    """`pixel_values` of RGB or greyscale PIL images for a plain PIL-backend image processor, in few C steps.
 
-    Gives what `image_processor(images, return_tensors="pt")` gives (resize, centre crop, rescale, normalise,
-    with the same dtypes), but resizes each PIL image directly and rescales/normalises the whole stacked batch
-    at once (a lookup of the 256 values a pixel can take), instead of converting every image between numpy
-    and PIL and normalising it alone: several times less time per image, which is most of what image
-    preprocessing costs `select()` with a small model.
-    Returns None where that does not apply (another backend, a subclass with its own steps, padding, non-RGB
-    or non-PIL inputs, images that come out in different sizes); the caller then uses the processor itself.
+    Gives what `image_processor([image.convert("RGB") ...], return_tensors="pt")` gives (resize, centre crop,
+    rescale, normalise, with the same dtypes), but resizes each PIL image directly, resizes a greyscale ("L")
+    image as one band instead of three identical ones, and rescales/normalises every band through a lookup of
+    the 256 values a pixel can take, computed with the processor's own arithmetic. That is several times less
+    time per image than converting every image between numpy and PIL and normalising it alone, and image
+    preprocessing is most of what reading costs `select()` with a small model.
+    Returns None where that does not apply (another backend, a subclass with its own steps, padding, modes
+    other than RGB and L, non-PIL inputs, images that come out in different sizes); the caller then uses the
+    processor itself.
     """
     try:
         from transformers.image_processing_backends import PilBackend
@@ -87,7 +89,9 @@ def _stacked_pixel_values(image_processor: Any, images: Sequence[Any]) -> Any:
         for step in ("_preprocess", "process_image", "resize", "center_crop", "rescale", "normalize")
     ):
         return None
-    if not images or not all(isinstance(image, PILImage.Image) and image.mode == "RGB" for image in images):
+    if not images or not all(
+        isinstance(image, PILImage.Image) and image.mode in ("RGB", "L") for image in images
+    ):
         return None
     settings: Any = image_processor  # its preprocessing settings are attributes of the instance
     if getattr(settings, "do_pad", None) or getattr(settings, "do_convert_rgb", None) is False:
@@ -97,8 +101,10 @@ def _stacked_pixel_values(image_processor: Any, images: Sequence[Any]) -> Any:
     if settings.do_center_crop and set(crop) != {"height", "width"}:
         return None
     resample = settings.resample if settings.resample is not None else PILImage.Resampling.BILINEAR
-    arrays = []
+    prepared = []
     for image in images:
+        # PIL resamples every band alike, so resizing a grey image and then repeating its band gives exactly
+        # the pixels of resizing its RGB conversion, at a third of the work.
         if settings.do_resize:
             if set(size) == {"height", "width"}:
                 height, width = size["height"], size["width"]
@@ -112,18 +118,17 @@ def _stacked_pixel_values(image_processor: Any, images: Sequence[Any]) -> Any:
             else:
                 return None
             image = image.resize((width, height), resample=int(resample))
-        array = np.asarray(image)
         if settings.do_center_crop:
-            top = (array.shape[0] - crop["height"]) // 2
-            left = (array.shape[1] - crop["width"]) // 2
+            top = (image.height - crop["height"]) // 2
+            left = (image.width - crop["width"]) // 2
             if top < 0 or left < 0:  # the processor pads small images first; leave that to it
                 return None
-            array = array[top : top + crop["height"], left : left + crop["width"]]
-        arrays.append(array)
-    if len({array.shape for array in arrays}) != 1:
+            image = image.crop((left, top, left + crop["width"], top + crop["height"]))
+        prepared.append(image)
+    if len({image.size for image in prepared}) != 1:
         return None
     # Every output value is a function of one uint8 value and its channel, so the processor's own arithmetic
-    # (float64 rescale, float32 cast, normalise) runs on the 256 possible values and the batch is a lookup.
+    # (float64 rescale, float32 cast, normalise) runs on the 256 possible values and each band is a lookup.
     levels = np.arange(256, dtype=np.uint8).reshape(256, 1).repeat(3, axis=1)  # (value, channel)
     table: np.ndarray = levels
     if settings.do_rescale:
@@ -134,12 +139,19 @@ def _stacked_pixel_values(image_processor: Any, images: Sequence[Any]) -> Any:
         mean = np.broadcast_to(np.asarray(settings.image_mean, dtype=np.float32), (3,))
         std = np.broadcast_to(np.asarray(settings.image_std, dtype=np.float32), (3,))
         table = (table - mean) / std
-    batch = np.stack(arrays).transpose(0, 3, 1, 2)  # (image, channel, height, width), uint8
+    # float32 values survive the round trip through Python floats, and PIL's "F" lookup stores float32
+    lookups = [table[:, channel].astype(np.float32).tolist() for channel in range(3)]
+    width, height = prepared[0].size
+    values = np.empty((len(prepared), 3, height, width), dtype=np.float32)
+    for position, image in enumerate(prepared):
+        bands = [image] * 3 if image.mode == "L" else image.split()
+        for channel, band in enumerate(bands):
+            if channel and band is bands[channel - 1] and lookups[channel] == lookups[channel - 1]:
+                values[position, channel] = values[position, channel - 1]  # a grey image, equal statistics
+            else:
+                values[position, channel] = np.asarray(band.point(lookups[channel], "F"))
     import torch
 
-    values = np.empty(batch.shape, dtype=np.float32)
-    for channel in range(3):
-        np.take(table[:, channel], batch[:, channel], out=values[:, channel])
     return torch.from_numpy(values)
 
 
@@ -315,11 +327,18 @@ class SelectorProcessor(ProcessorMixin):
             images = [images]
         from biomed_vital.data import to_rgb
 
-        images = [to_rgb(image) if isinstance(image, PILImage.Image) else image for image in images]
         if return_tensors == "pt":
-            pixel_values = _stacked_pixel_values(self.image_processor, images)
+            # greyscale stays one band on the fast path: what it gives equals converting to RGB first
+            pixel_values = _stacked_pixel_values(
+                self.image_processor,
+                [
+                    to_rgb(image) if isinstance(image, PILImage.Image) and image.mode != "L" else image
+                    for image in images
+                ],
+            )
             if pixel_values is not None:
                 return BatchFeature({"pixel_values": pixel_values})
+        images = [to_rgb(image) if isinstance(image, PILImage.Image) else image for image in images]
         return self.image_processor(images=images, return_tensors=return_tensors)
 
     @property

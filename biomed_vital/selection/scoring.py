@@ -74,7 +74,8 @@ class _CandidateBatch:
                 )
                 if not row_texts:
                     raise ValueError("the conversation has no question/answer pair")
-                image = load_image(rows[schema.IMAGE][position])
+                # grey images stay one band until after resizing (preprocess_images handles both)
+                image = load_image(rows[schema.IMAGE][position], keep_greyscale=True)
             except Exception as error:  # one bad row must not stop a pool of 100k
                 errors.append((row, f"{type(error).__name__}: {error}"))
                 continue

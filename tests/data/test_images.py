@@ -270,3 +270,16 @@ def test_a_converted_dicom_stored_under_its_dcm_path_decodes_as_the_stored_png(f
     image = load_image(stored)
     assert image.mode == "RGB"
     assert np.array_equal(np.asarray(image), np.asarray(load_image(path)))
+
+
+def test_keep_greyscale_returns_a_grey_image_as_it_is_and_converts_the_rest():
+    rng = np.random.default_rng(0)
+    grey = Image.fromarray(rng.integers(0, 256, (20, 30), dtype=np.uint8), mode="L")
+    buffer = io.BytesIO()
+    grey.save(buffer, format="PNG")
+    kept = load_image(buffer.getvalue(), keep_greyscale=True)
+    assert kept.mode == "L" and np.array_equal(np.asarray(kept), np.asarray(grey))
+    assert load_image(buffer.getvalue()).mode == "RGB"  # the default stays RGB
+    assert load_image(grey, keep_greyscale=True).mode == "L"
+    with_alpha = Image.new("LA", (4, 4), (10, 0))  # transparent grey: composited, so converted
+    assert load_image(with_alpha, keep_greyscale=True).mode == "RGB"

@@ -127,11 +127,18 @@ def test_stacked_pixel_values_are_exactly_the_image_processors_own(encoder):
         Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
         for height, width in [(96, 96), (50, 120), (200, 70), (33, 33)]
     ]
-    stacked = _stacked_pixel_values(image_processor, images)
-    assert stacked is not None  # the vectorised path was taken
-    expected = image_processor(images=images, return_tensors="pt")["pixel_values"]
-    assert stacked.shape == expected.shape and stacked.dtype == expected.dtype
-    torch.testing.assert_close(stacked, expected, rtol=0, atol=1e-6)
+    # greyscale images are resized as one band; they must come out as their RGB conversion would
+    greys = [
+        Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8), mode="L")
+        for shape in [(90, 61), (40, 40)]
+    ]
+    for batch in (images, greys, [images[1], greys[0], images[3]]):
+        stacked = _stacked_pixel_values(image_processor, batch)
+        assert stacked is not None  # the vectorised path was taken
+        expected = image_processor(images=[image.convert("RGB") for image in batch], return_tensors="pt")
+        expected = expected["pixel_values"]
+        assert stacked.shape == expected.shape and stacked.dtype == expected.dtype
+        torch.testing.assert_close(stacked, expected, rtol=0, atol=1e-6)
     # inputs it does not cover go to the image processor itself
-    assert _stacked_pixel_values(image_processor, [images[0].convert("L")]) is None
+    assert _stacked_pixel_values(image_processor, [images[0].convert("P")]) is None
     assert _stacked_pixel_values(image_processor, [np.asarray(images[0])]) is None

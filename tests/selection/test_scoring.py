@@ -111,6 +111,22 @@ def test_threshold_and_workers_agree_with_inline_scoring(selector, candidates):
     assert set(above["candidate_id"]) == expected
 
 
+def test_greyscale_images_score_as_their_rgb_conversions(selector, candidates):
+    """Grey images skip the RGB conversion until after resizing; the scores must not notice."""
+    model, processor = selector
+    # a size other than the selector's, so that resizing takes place
+    grey = candidates.map(lambda row: {"image": row["image"].convert("L").resize((61, 45))})
+    assert grey[0]["image"].mode == "L"
+    as_rgb = grey.map(lambda row: {"image": row["image"].convert("RGB")})
+    assert as_rgb[0]["image"].mode == "RGB"
+    np.testing.assert_allclose(
+        np.asarray(select(grey, model, processor, batch_size=4)["selector_score"]),
+        np.asarray(select(as_rgb, model, processor, batch_size=4)["selector_score"]),
+        rtol=0,
+        atol=1e-6,
+    )
+
+
 def test_a_broken_image_is_reported_and_not_kept(selector, candidates, tmp_path):
     model, processor = selector
     from datasets import Image
