@@ -3,7 +3,7 @@ training the selector on cached frozen features vs full fine-tuning.
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/bench_selection.py            # full run (about 10-15 minutes on 2 cores)
+    .venv/bin/python benchmarks/bench_selection.py            # full run (about 15-20 minutes on 2 cores)
     .venv/bin/python benchmarks/bench_selection.py --quick    # smaller sizes (about 3 minutes)
 
 Results go to ``benchmarks/results/selection.md``, ``selection.json`` and ``selection.png``
@@ -157,25 +157,53 @@ def _median_ratio(numerators: list[float], denominators: list[float]) -> float:
 
 
 # Selector sizes of the overhead benchmark: the smallest one, where every millisecond of row preparation
-# shows, and a mid-size one (224 px images, 4-layer towers) whose forward pass is closer to a real
-# selector's share of the time (BiomedCLIP, the paper's, is a ViT-B/16 with a 12-layer text tower).
+# shows; a mid-size one (224 px images, 4-layer towers); and the paper's architecture (the "biomed-vital"
+# preset: BiomedCLIP's ViT-B/16 and BERT-base towers and the MLP head, untrained weights), with BiomedCLIP's
+# image preprocessing (shortest side 224 bicubic, centre crop, its mean and std) and cut (256 tokens, right).
 OVERHEAD_SIZES: dict[str, dict[str, int]] = {
     "tiny": {"image_px": 64, "source_px": 96, "hidden": 128, "layers": 2, "patch": 8},
     "mid": {"image_px": 224, "source_px": 256, "hidden": 256, "layers": 4, "patch": 16},
+    "paper": {"image_px": 224, "source_px": 256, "hidden": 768, "layers": 12, "patch": 16},
 }
+# BiomedCLIP's preprocessing statistics (open_clip's OpenAI mean and std)
+_BIOMEDCLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+_BIOMEDCLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 
 
-def bench_scoring_overhead(
-    count: int, batch_size: int, turns: int, repeats: int, diagnose: bool = False, size: str = "tiny"
-) -> dict[str, Any]:
-    import torch
-    from datasets import load_from_disk
+def overhead_selector(size: str) -> tuple[Any, Any, str]:
+    """The selector, its processor and a description for one size of the overhead benchmark."""
+    shape = OVERHEAD_SIZES[size]
+    if size == "paper":
+        import torch
+        from transformers import CLIPImageProcessorPil
 
-    from biomed_vital.data import format_selector_text, qa_pairs
-    from biomed_vital.selection import select
+        from biomed_vital.selection import SelectorConfig, SelectorModel, SelectorProcessor
+        from biomed_vital.testing import build_tiny_tokenizer
+
+        tokenizer = build_tiny_tokenizer(model_max_length=256)
+        config = SelectorConfig.from_preset("biomed-vital")
+        config.text_config.vocab_size = len(tokenizer)  # the stand-in tokenizer's vocabulary
+        torch.manual_seed(0)
+        model = SelectorModel(config)
+        image_processor = CLIPImageProcessorPil(
+            size={"shortest_edge": 224},
+            crop_size={"height": 224, "width": 224},
+            resample=3,
+            image_mean=_BIOMEDCLIP_MEAN,
+            image_std=_BIOMEDCLIP_STD,
+        )
+        processor = SelectorProcessor(
+            image_processor=image_processor, tokenizer=tokenizer, truncation_side="right"
+        )
+        description = (
+            'the paper\'s architecture ("biomed-vital" preset: ViT-B/16 224 px + BERT-base, 12 layers each, '
+            f"MLP head 1,024-512-512-512-1, untrained), BiomedCLIP's preprocessing, max {processor.max_text_length} "
+            f"tokens cut on the right, the stand-in byte-level tokenizer ({len(tokenizer)} tokens); "
+            f"{sum(p.numel() for p in model.parameters()):,} parameters"
+        )
+        return model, processor, description
     from biomed_vital.testing import tiny_selector
 
-    shape = OVERHEAD_SIZES[size]
     image_px, hidden, layers, patch = shape["image_px"], shape["hidden"], shape["layers"], shape["patch"]
     model, processor = tiny_selector(
         "vit",
@@ -186,6 +214,25 @@ def bench_scoring_overhead(
         projection_dim=128,
         head_hidden_size=128,
     )
+    description = (
+        f"ViT (image {image_px} px, patch {patch}, hidden {hidden}, {layers} layers) + BERT (hidden {hidden}, "
+        f"{layers} layers, max {processor.max_text_length} tokens), MLP head 128; "
+        f"{sum(p.numel() for p in model.parameters()):,} parameters"
+    )
+    return model, processor, description
+
+
+def bench_scoring_overhead(
+    count: int, batch_size: int, turns: int, repeats: int, diagnose: bool = False, size: str = "tiny"
+) -> dict[str, Any]:
+    import torch
+    from datasets import load_from_disk
+
+    from biomed_vital.data import format_selector_text, qa_pairs
+    from biomed_vital.selection import select
+
+    model, processor, description = overhead_selector(size)
+    shape = OVERHEAD_SIZES[size]
     model.eval()
     workdir = Path(tempfile.mkdtemp(prefix="bench-selection-overhead-"))
     build_candidate_pool(workdir / "pool", count, turns, image_px=shape["source_px"], distinct_images=count)
@@ -292,9 +339,7 @@ def bench_scoring_overhead(
     return {
         "size": size,
         "diagnosis": diagnosis,
-        "model": f"ViT (image {image_px} px, patch {patch}, hidden {hidden}, {layers} layers) + BERT (hidden {hidden}, "
-        f"{layers} layers, max {processor.max_text_length} tokens), MLP head 128; "
-        f"{sum(p.numel() for p in model.parameters()):,} parameters",
+        "model": description,
         "candidates": count,
         "turns_per_candidate": turns,
         "batch_size": batch_size,
@@ -768,6 +813,7 @@ def markdown(results: dict[str, Any]) -> str:
     for key, heading in (
         ("scoring_overhead", "tiny selector"),
         ("scoring_overhead_mid", "mid-size selector"),
+        ("scoring_overhead_paper", "the paper's selector architecture"),
     ):
         if results.get(key):
             lines += _overhead_lines(results[key], heading)
@@ -902,6 +948,11 @@ def main(argv: list[str] | None = None) -> None:
             count=128 if quick else 384, batch_size=32, turns=3, repeats=2 if quick else 3, size="mid"
         )
         print(json.dumps(results["scoring_overhead_mid"], indent=2), flush=True)
+        # batch 4: about a second of forward per candidate on 2 cores, so 8 batches take a minute per run
+        results["scoring_overhead_paper"] = bench_scoring_overhead(
+            count=16 if quick else 32, batch_size=4, turns=3, repeats=2 if quick else 3, size="paper"
+        )
+        print(json.dumps(results["scoring_overhead_paper"], indent=2), flush=True)
     if "memory" in parts:
         print("2. memory ...", flush=True)
         results["memory"] = bench_memory([2_000, 20_000] if quick else [10_000, 100_000], batch_size=256)
