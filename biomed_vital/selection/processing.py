@@ -17,6 +17,120 @@ from biomed_vital.selection.configuration import ENCODER_CHECKPOINT, SAVED_SELEC
 # Per tokenizer, its backend configured for the selector's padded, truncated batches (see `_encode_padded`).
 _PADDED_BACKENDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
+# Backend parts under which a text cut at a space (one that follows a non-space character) tokenizes into a
+# suffix (or prefix) of the whole text's tokens: every piece before and after such a space is normalised and
+# split on its own. Anything else (SentencePiece-style "Prepend"/"Strip" normalizers, Unigram, a byte-level
+# split without its regex, added tokens with spaces or that swallow the space after them) is never cut.
+_LOCAL_NORMALIZERS = frozenset({"BertNormalizer", "Lowercase", "NFC", "NFD", "NFKC", "NFKD", "StripAccents"})
+_SPACE_SPLITTING_PRE_TOKENIZERS = frozenset({"BertPreTokenizer", "Whitespace", "WhitespaceSplit"})
+_LOCAL_PRE_TOKENIZERS = _SPACE_SPLITTING_PRE_TOKENIZERS | {"Punctuation", "Digits"}
+_WORD_MODELS = frozenset({"BPE", "WordPiece", "WordLevel"})
+#: Characters per token a cut starts from; grown to what the texts show when a cut piece comes out short.
+_START_CHARS_PER_TOKEN = 2.0
+
+
+def _cuts_at_spaces(serialized: str) -> bool:
+    """Whether a backend (its JSON) tokenizes a text cut at a space into the matching part of the whole's tokens."""
+    import json
+
+    spec = json.loads(serialized)
+
+    def parts(node: Any, key: str) -> list[dict[str, Any]]:
+        if node is None:
+            return []
+        return (
+            [p for child in node[key] for p in parts(child, key)]
+            if node.get("type") == "Sequence"
+            else [node]
+        )
+
+    normalizers = parts(spec.get("normalizer"), "normalizers")
+    pre_tokenizers = parts(spec.get("pre_tokenizer"), "pretokenizers")
+    splits = any(
+        part["type"] in _SPACE_SPLITTING_PRE_TOKENIZERS
+        or (part["type"] == "ByteLevel" and part.get("use_regex", True))
+        or (part["type"] == "Metaspace" and part.get("split", True))
+        for part in pre_tokenizers
+    )
+    local = all(
+        part["type"] in _LOCAL_PRE_TOKENIZERS
+        or (part["type"] == "ByteLevel" and part.get("use_regex", True))
+        or (part["type"] == "Metaspace" and part.get("split", True))
+        for part in pre_tokenizers
+    )
+    model = spec.get("model") or {}
+    return (
+        splits
+        and local
+        and all(part["type"] in _LOCAL_NORMALIZERS for part in normalizers)
+        and model.get("type") in _WORD_MODELS
+        and model.get("dropout") is None
+        and not any(
+            token.get("rstrip") or any(character.isspace() for character in token["content"])
+            for token in spec.get("added_tokens") or []
+        )
+    )
+
+
+def _cut_point(text: str, budget: int, side: str) -> int | None:
+    """Where to cut `text` to about `budget` characters, at a space after a non-space; None: no such space."""
+    if side == "left":  # keep the end: the first such space at or after len - budget
+        position = text.find(" ", max(1, len(text) - budget))
+        while position != -1 and text[position - 1].isspace():
+            position = text.find(" ", position + 1)
+        return None if position == -1 else position
+    position = text.rfind(" ", 1, budget + 1)  # keep the start: the last such space up to budget
+    while position > 0 and text[position - 1].isspace():
+        position = text.rfind(" ", 1, position)
+    return None if position <= 0 else position
+
+
+class _PaddedBackend:
+    """A tokenizer's backend set up to truncate and pad like the selector, and what cutting it has learnt."""
+
+    def __init__(self, backend: Any, max_length: int, truncation_side: str, padding: tuple[Any, ...]):
+        from tokenizers import Tokenizer
+
+        serialized = backend.to_str()
+        self.tokenizer = Tokenizer.from_str(serialized)
+        self.tokenizer.enable_truncation(
+            max_length, stride=0, strategy="longest_first", direction=truncation_side
+        )
+        side, pad_id, pad_token, pad_type_id = padding
+        self.tokenizer.enable_padding(
+            direction=side, pad_id=pad_id, pad_token=pad_token, pad_type_id=pad_type_id
+        )
+        self.max_length, self.side = max_length, truncation_side
+        self.cuttable = _cuts_at_spaces(serialized)
+        self.chars_per_token = _START_CHARS_PER_TOKEN
+
+    def encode(self, texts: list[str]) -> list[Any]:
+        """Encodings of `texts`, each exactly the whole text's, tokenizing only what truncation can keep.
+
+        A text longer than the characters `max_length` tokens can span is cut at a space and only the end
+        (left truncation) or the start (right truncation) is tokenized. A piece that fills the token limit
+        holds every token the whole text keeps; if any piece falls short, the batch is tokenized whole and
+        later cuts keep more characters.
+        """
+        if not self.cuttable:
+            return self.tokenizer.encode_batch_fast(texts, add_special_tokens=True)
+        budget = int(self.max_length * self.chars_per_token) + 16
+        pieces, cut = list(texts), []
+        for row, text in enumerate(texts):
+            if len(text) > budget:
+                point = _cut_point(text, budget, self.side)
+                if point is not None:
+                    pieces[row] = text[point:] if self.side == "left" else text[:point]
+                    cut.append(row)
+        encodings = self.tokenizer.encode_batch_fast(pieces, add_special_tokens=True)
+        short = [row for row in cut if sum(encodings[row].attention_mask) < self.max_length]
+        if not short:
+            return encodings
+        # the texts pack more characters into a token than assumed: learn by how much, and start again
+        needed = max(len(pieces[row]) / max(1, sum(encodings[row].attention_mask)) for row in short)
+        self.chars_per_token = max(self.chars_per_token, needed) * 1.25
+        return self.tokenizer.encode_batch_fast(texts, add_special_tokens=True)
+
 
 def _encode_padded(
     tokenizer: Any, text: str | Sequence[str], max_length: int, truncation_side: str
@@ -24,8 +138,8 @@ def _encode_padded(
     """Token ids of a padded, truncated batch straight from the Rust backend; None where that does not apply.
 
     Gives exactly what `tokenizer(text, padding=True, truncation=True, max_length=...)` gives, without the
-    character offsets and the per-text Python objects that call builds and the selector never reads: a third
-    less time per text, which is most of what tokenizing costs `select()`.
+    character offsets and the per-text Python objects that call builds and the selector never reads (a third
+    less time per text), and tokenizing only the part of a long text that truncation can keep.
     """
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None or not hasattr(backend, "encode_batch_fast") or tokenizer.pad_token_id is None:
@@ -42,17 +156,11 @@ def _encode_padded(
     key = (max_length, truncation_side, padding, len(tokenizer))
     configured = _PADDED_BACKENDS.get(tokenizer)
     if configured is None or configured[0] != key:
-        from tokenizers import Tokenizer
-
-        clone = Tokenizer.from_str(backend.to_str())
-        clone.enable_truncation(max_length, stride=0, strategy="longest_first", direction=truncation_side)
-        side, pad_id, pad_token, pad_type_id = padding
-        clone.enable_padding(direction=side, pad_id=pad_id, pad_token=pad_token, pad_type_id=pad_type_id)
-        configured = (key, clone)
+        configured = (key, _PaddedBackend(backend, max_length, truncation_side, padding))
         _PADDED_BACKENDS[tokenizer] = configured
     import torch
 
-    encodings = configured[1].encode_batch_fast(texts, add_special_tokens=True)
+    encodings = configured[1].encode(texts)
     names = tokenizer.model_input_names
     data = {"input_ids": torch.from_numpy(np.array([e.ids for e in encodings], dtype=np.int64))}
     if "token_type_ids" in names:

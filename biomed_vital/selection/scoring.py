@@ -3,8 +3,8 @@
 Scoring reads the Arrow-backed dataset a block of rows at a time, decodes the images and lays out the texts
 (with the shared layout of `biomed_vital.data.format_selector_pairs`), preprocesses and tokenizes them, and runs
 the model on the block while the next one is read: in a background thread of this process by default, or in
-DataLoader worker processes (`num_workers`). Each image is encoded once per candidate even when its
-conversation has several question/answer pairs. Under `accelerate launch` every process scores its share of
+DataLoader worker processes (`num_workers`). Each image is decoded, preprocessed and encoded once per block
+of rows, however many candidates of its figure and question/answer pairs of their conversations use it. Under `accelerate launch` every process scores its share of
 the rows and the scores are gathered back in row order.
 """
 
@@ -61,9 +61,11 @@ class _CandidateBatch:
 
     def __call__(self, rows: dict[str, list], indices: list[int]) -> dict[str, Any]:
         images: list[Any] = []
+        image_of: dict[Any, int] = {}  # stored image -> its position in `images`
         texts: list[str] = []
         owners: list[int] = []
         kept: list[int] = []
+        kept_images: list[int] = []
         errors: list[tuple[int, str]] = []
         missing = [None] * len(indices)
         captions, mentions = rows.get(schema.CAPTION, missing), rows.get(schema.MENTIONS, missing)
@@ -74,21 +76,38 @@ class _CandidateBatch:
                 )
                 if not row_texts:
                     raise ValueError("the conversation has no question/answer pair")
-                # grey images stay one band until after resizing (preprocess_images handles both)
-                image = load_image(rows[schema.IMAGE][position], keep_greyscale=True)
+                stored = rows[schema.IMAGE][position]
+                # a figure's candidates carry the same image: decode, preprocess and encode it once per block
+                key = _stored_image_key(stored)
+                if key is None or key not in image_of:
+                    # grey images stay one band until after resizing (preprocess_images handles both)
+                    images.append(load_image(stored, keep_greyscale=True))
+                    if key is not None:
+                        image_of[key] = len(images) - 1
+                image = image_of[key] if key is not None else len(images) - 1
             except Exception as error:  # one bad row must not stop a pool of 100k
                 errors.append((row, f"{type(error).__name__}: {error}"))
                 continue
             owners.extend([len(kept)] * len(row_texts))
             texts.extend(row_texts)
-            images.append(image)
             kept.append(row)
+            kept_images.append(image)
         batch: dict[str, Any] = {"rows": kept, "errors": errors}
         if kept:
             batch.update(self.processor.preprocess_images(images, return_tensors="pt"))
             batch.update(self.processor.tokenize(texts, max_length=self.max_length, return_tensors="pt"))
             batch["owners"] = torch.tensor(owners)
+            batch["image_of_row"] = torch.tensor(kept_images)
         return batch
+
+
+def _stored_image_key(stored: Any) -> Any:
+    """What identifies a stored image within a block (its bytes, else its path); None: not comparable."""
+    if isinstance(stored, dict):
+        if stored.get("bytes"):
+            return stored["bytes"]
+        return ("path", stored["path"]) if stored.get("path") else None
+    return ("path", stored) if isinstance(stored, str) else None
 
 
 class _BlockReader:
@@ -159,7 +178,10 @@ def _score_rows(
                 batch["token_type_ids"].to(device) if "token_type_ids" in batch else None,
             )
             owners = batch["owners"].to(device)
-            text_scores = model.score_features(image_features[owners], text_features).squeeze(-1).float()
+            image_of_text = batch["image_of_row"].to(device)[owners]
+            text_scores = (
+                model.score_features(image_features[image_of_text], text_features).squeeze(-1).float()
+            )
             sums = torch.zeros(len(batch["rows"]), device=device).index_add_(0, owners, text_scores)
             counts = torch.bincount(owners, minlength=len(batch["rows"])).clamp(min=1)
             scores[np.searchsorted(rows, batch["rows"])] = (sums / counts).cpu().numpy()

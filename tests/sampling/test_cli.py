@@ -43,3 +43,44 @@ def test_an_unknown_preset_is_a_one_line_usage_error(tmp_path, capsys) -> None:
         main([str(tmp_path), "--out", str(tmp_path / "o"), "--preset", "paper"])
     assert exit_info.value.code == 2
     assert "unknown; choose from biomed-vital" in capsys.readouterr().err
+
+
+def test_a_hand_made_folder_of_file_references_is_drawn_from_the_allowed_image_folder(
+    tmp_path, cache_dir
+) -> None:
+    """A saved folder may name image files instead of holding bytes; sample reads them only where allowed."""
+    import json
+
+    from datasets import Features, Value
+
+    pool = make_pool({"ct_scan": 4, "mri": 4})
+    images = tmp_path / "images"
+    images.mkdir()
+    paths = []
+    for row in pool:
+        path = images / f"{row['id']}.png"
+        row["image"].save(path)
+        paths.append(str(path))
+    # save_to_disk embeds an Image column's files, so a folder of references is made as anyone can: a plain
+    # struct column, then declared an Image column
+    record = Features({"bytes": Value("binary"), "path": Value("string")})
+    references = pool.remove_columns("image").add_column("image", [{"bytes": None, "path": p} for p in paths])
+    references = references.cast_column("image", record)
+    references.save_to_disk(tmp_path / "pool")
+    info_file = tmp_path / "pool" / "dataset_info.json"
+    info = json.loads(info_file.read_text())
+    info["features"]["image"] = {"_type": "Image"}
+    info_file.write_text(json.dumps(info))
+    out = tmp_path / "drawn"
+    argv = [str(tmp_path / "pool"), "--k", "4", "--out", str(out), "--embedding", "lightweight"]
+    argv += ["--n-clusters", "2", "--cache-dir", cache_dir]
+
+    from biomed_vital.data import FigureLoadError
+
+    with pytest.raises(
+        FigureLoadError, match=r"row 0 .*outside the allowed image folders.*allowed_image_roots"
+    ):
+        main(argv)  # nothing is read outside the allowed folders by default
+    assert main([*argv, "--allowed_image_roots", str(images)]) == 0
+    drawn = load_from_disk(str(out))
+    assert len(drawn) == 4 and all(image is not None for image in drawn["image"])

@@ -105,6 +105,99 @@ def test_padded_batches_are_exactly_the_tokenizers_own(tmp_path):
             assert processor.tokenize("Answer: yes.")["input_ids"].shape[0] == 1
 
 
+def _unigram_tokenizer():
+    """A SentencePiece-style (Unigram + Metaspace) tokenizer: one whose texts are never cut."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    pieces = [("<pad>", 0.0), ("<unk>", 0.0), *((chr(c), -5.0) for c in range(32, 127)), ("\u2581", -2.0)]
+    pieces += [("\u2581" + word, -1.0) for word in ("the", "a", "synthetic", "text", "answer", "question")]
+    backend = Tokenizer(models.Unigram(pieces, unk_id=1, byte_fallback=False))
+    backend.pre_tokenizer = pre_tokenizers.Metaspace()
+    return PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="<pad>", unk_token="<unk>")
+
+
+def _synthetic_long_texts(seed: int, count: int) -> list[str]:
+    """Synthetic texts of 0 to 3,000 characters with runs of spaces, tabs, newlines, punctuation, digits,
+    accents and control characters: everything a cut at a space must keep intact."""
+    rng = np.random.default_rng(seed)
+    words = [
+        "synthetic",
+        "text",
+        "the",
+        "a",
+        "answer",
+        "Question:",
+        "caption.",
+        "x-ray",
+        "12",
+        "3.5",
+        "café",
+        "naïve",
+        "end?",
+        "(see",
+        "fig)",
+        "don't",
+        "\x00",
+        "\u00e9t\u00e9",
+        "ok,",
+        "##s",
+    ]
+    gaps = [" ", " ", " ", " ", "  ", "\n", " \n", "\t", " \t ", "   "]
+    texts = []
+    for _ in range(count):
+        length = int(rng.integers(0, 500))
+        parts = [str(rng.choice(words)) + str(rng.choice(gaps)) for _ in range(length)]
+        texts.append("".join(parts)[: int(rng.integers(0, 3000))])
+    return texts
+
+
+class _RecordingBackend:
+    """Passes batches on to a tokenizers backend and records how many characters each text it got had."""
+
+    def __init__(self, inner, lengths: list[int]):
+        self.inner, self.lengths = inner, lengths
+
+    def encode_batch_fast(self, batch, **kwargs):
+        self.lengths.extend(len(text) for text in batch)
+        return self.inner.encode_batch_fast(batch, **kwargs)
+
+
+@pytest.mark.parametrize("kind", ["byte-level BPE", "WordPiece", "Unigram"])
+def test_long_texts_are_cut_before_tokenizing_and_come_out_exactly_as_whole(tmp_path, kind):
+    """`select()` tokenizes only the part of a long text that truncation keeps; the ids must not change."""
+    from biomed_vital.selection import processing
+
+    tokenizer = {
+        "byte-level BPE": lambda: build_tiny_tokenizer(model_max_length=64),
+        "WordPiece": lambda: _wordpiece_tokenizer(tmp_path),
+        "Unigram": _unigram_tokenizer,
+    }[kind]()
+    processor = SelectorProcessor(image_processor=tiny_selector()[1].image_processor, tokenizer=tokenizer)
+    batches = [_synthetic_long_texts(seed, 24) for seed in range(4)]
+    for side in ("left", "right"):
+        processor.truncation_side = side
+        tokenizer.truncation_side = side
+        for max_length in (8, 16, 64):
+            processor.tokenize(["synthetic warm-up"], max_length=max_length)  # sets up the backend
+            backend = processing._PADDED_BACKENDS[tokenizer][1]
+            tokenized: list[int] = []
+            backend.tokenizer = _RecordingBackend(backend.tokenizer, tokenized)
+            for texts in batches:  # several batches: later ones use what earlier ones taught
+                tokenized.clear()
+                got = processor.tokenize(texts, max_length=max_length)
+                expected = tokenizer(
+                    texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+                )
+                assert list(got) == list(expected)
+                for key in expected:
+                    assert torch.equal(got[key], expected[key]), (kind, side, max_length, key)
+            assert backend.cuttable is (kind != "Unigram")
+            if backend.cuttable:  # the last batch was cut: far fewer characters tokenized than its texts hold
+                whole = sum(len(text) for text in batches[-1])
+                assert sum(tokenized) < 0.5 * whole, (kind, side, max_length, sum(tokenized), whole)
+
+
 @pytest.mark.parametrize("encoder", ["vit", "clip", "siglip", "biomedclip-like"])
 def test_stacked_pixel_values_are_exactly_the_image_processors_own(encoder):
     """The vectorised preprocessing `select()` uses gives the image processor's own pixel values."""

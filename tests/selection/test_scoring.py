@@ -111,6 +111,34 @@ def test_threshold_and_workers_agree_with_inline_scoring(selector, candidates):
     assert set(above["candidate_id"]) == expected
 
 
+def test_a_figures_image_is_encoded_once_per_block_for_all_its_candidates(selector, candidates):
+    from datasets import Image as ImageFeature
+
+    model, processor = selector
+    model.eval()  # the direct scores below need dropout off
+    stored = candidates.cast_column("image", ImageFeature(decode=False))
+    eligible = [row for row in stored if row["status"] == "ok"]
+    distinct = len({(row["image"]["path"], row["image"]["bytes"]) for row in eligible})
+    assert distinct < len(eligible)  # the candidates share images, as a figure's candidates do
+    encoded: list[int] = []
+    encode_image = model.encode_image
+    model.encode_image = lambda pixel_values: (encoded.append(len(pixel_values)), encode_image(pixel_values))[
+        1
+    ]
+    try:
+        scored = select(candidates, model, processor, batch_size=len(candidates))
+    finally:
+        del model.encode_image
+    assert encoded == [distinct]
+    # and every candidate is scored with its own image
+    by_id = dict(zip(scored["candidate_id"], scored["selector_score"], strict=True))
+    for row in candidates:
+        if row["status"] == "ok":
+            assert by_id[row["candidate_id"]] == pytest.approx(
+                _direct_scores(model, processor, row), abs=1e-5
+            )
+
+
 def test_greyscale_images_score_as_their_rgb_conversions(selector, candidates):
     """Grey images skip the RGB conversion until after resizing; the scores must not notice."""
     model, processor = selector

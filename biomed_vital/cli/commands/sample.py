@@ -3,6 +3,7 @@
 Example:
     $ biomed-vital sample figures/ --k 60 --out sampled/ --preset biomed-vital
     $ biomed-vital sample figures/ --k 20 --out sampled/ --embedding lightweight --n-clusters 10
+    $ biomed-vital sample pool/ --k 60 --out sampled/ --allowed_image_roots /data/pmc_images
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from biomed_vital.cli.parser import CommandParser
+from biomed_vital.data.loading_config import FigureLoadingConfig
 from biomed_vital.sampling.sampler_config import SAMPLER_PRESETS, SamplerConfig
 
 __all__ = ["SampleArguments", "build_parser", "main"]
@@ -42,7 +44,7 @@ class SampleArguments:
 def build_parser() -> CommandParser:
     """The parser of ``biomed-vital sample``."""
     return CommandParser(
-        [SampleArguments, SamplerConfig],
+        [SampleArguments, SamplerConfig, FigureLoadingConfig],
         prog="biomed-vital sample",
         description="Draw diverse figures by clustering joint image and text embeddings (MiniBatchKMeans).",
     )
@@ -73,12 +75,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if preset not in SAMPLER_PRESETS:
             parser.error(f"--preset {preset}: unknown; choose from {', '.join(SAMPLER_PRESETS)}")
         parser.set_defaults(**SAMPLER_PRESETS[preset])  # a --config file and flags still override it
-    arguments, config = parser.parse(argv)
+    arguments, config, loading = parser.parse(argv)
 
     from biomed_vital.data import load_figure_source, summarize_figures
     from biomed_vital.sampling import DemonstrationSampler
 
-    figures = load_figure_source(arguments.figures)
+    figures = load_figure_source(arguments.figures, config=loading)
     sampler = DemonstrationSampler(config)
     drawn = sampler.sample(figures, k=arguments.k)
     drawn.save_to_disk(arguments.out)
