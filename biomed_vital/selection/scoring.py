@@ -79,12 +79,13 @@ class _CandidateBatch:
                 stored = rows[schema.IMAGE][position]
                 # a figure's candidates carry the same image: decode, preprocess and encode it once per block
                 key = _stored_image_key(stored)
-                if key is None or key not in image_of:
+                image = image_of.get(key) if key is not None else None
+                if image is None:
                     # grey images stay one band until after resizing (preprocess_images handles both)
                     images.append(load_image(stored, keep_greyscale=True))
+                    image = len(images) - 1
                     if key is not None:
-                        image_of[key] = len(images) - 1
-                image = image_of[key] if key is not None else len(images) - 1
+                        image_of[key] = image
             except Exception as error:  # one bad row must not stop a pool of 100k
                 errors.append((row, f"{type(error).__name__}: {error}"))
                 continue
