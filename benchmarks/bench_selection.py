@@ -842,7 +842,12 @@ def markdown(results: dict[str, Any]) -> str:
         f"Command: `{results['command']}`  ",
         f"Machine: {results['machine']}  ",
         f"Load before: `{results['uptime_before']}`  ",
-        f"Load after: `{results['uptime_after']}`",
+        f"Load after: `{results['uptime_after']}`"
+        + (
+            "  \nParts rerun since are listed at the end with their load."
+            if results.get("partial_runs")
+            else ""
+        ),
         "",
         "All data is synthetic (generated dot-pattern images, non-medical stand-in text). Ratios are measured "
         "within one run on a shared machine.",
@@ -927,8 +932,11 @@ def markdown(results: dict[str, Any]) -> str:
             f"{pairs['anonymous_rss_before_mib']} | {pairs['peak_anonymous_rss_mib']} | {pairs['peak_rss_mib']} |",
             "",
         ]
-    for run in results.get("partial_runs", []):
-        lines.append(f"Partial run of {', '.join(run['parts'])}: load before `{run['uptime_before']}`  ")
+    for run in results.get("partial_runs", []):  # reruns of some parts, whose sections above they replaced
+        lines.append(
+            f"Rerun of {', '.join(run['parts'])} (`--only`): load before `{run['uptime_before']}`, "
+            f"after `{run.get('uptime_after', '?')}`  "
+        )
     return "\n".join(lines)
 
 
@@ -1013,7 +1021,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.only and previous.is_file():
         # a partial run updates its parts and keeps the others from the last run
         merged = json.loads(previous.read_text())
-        merged.update(results)
+        # the load of the last full run stays with its parts; this run's goes to partial_runs below
+        merged.update({k: v for k, v in results.items() if k not in ("uptime_before", "uptime_after")})
         merged["command"] = "python benchmarks/bench_selection.py" + (" --quick" if quick else "")
         merged.setdefault("partial_runs", []).append(
             {
