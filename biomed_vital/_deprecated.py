@@ -17,12 +17,12 @@ Example:
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
 import warnings
 from types import CodeType, ModuleType
+from typing import Any
 
 # old module path -> new module path
 MOVED_MODULES: dict[str, str] = {
@@ -47,7 +47,11 @@ MOVED_MODULES: dict[str, str] = {
 }
 
 
-class _AliasLoader(importlib.abc.Loader):
+# Plain classes: the import system needs only their methods, and importlib.abc would be most of what
+# `import biomed_vital` costs.
+class _AliasLoader:
+    """An importlib Loader that binds the new module under the old name, with a warning."""
+
     def __init__(self, old: str, new: str) -> None:
         self.old, self.new = old, new
 
@@ -75,18 +79,19 @@ class _AliasLoader(importlib.abc.Loader):
         spec = importlib.util.find_spec(self.new)
         if spec is not None and spec.submodule_search_locations is not None:
             spec = importlib.util.find_spec(f"{self.new}.__main__")
-        loader = spec.loader if spec is not None else None
-        return (
-            loader.get_code(spec.name) if isinstance(loader, importlib.abc.InspectLoader) and spec else None
-        )
+        loader: Any = spec.loader if spec is not None else None
+        return loader.get_code(spec.name) if spec and callable(getattr(loader, "get_code", None)) else None
 
 
-class _MovedModuleFinder(importlib.abc.MetaPathFinder):
+class _MovedModuleFinder:
+    """A `sys.meta_path` finder for the old module paths."""
+
     def find_spec(self, fullname: str, path: object = None, target: object = None):  # type: ignore[no-untyped-def]
         new = MOVED_MODULES.get(fullname)
         if new is None:
             return None
-        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(fullname, new))
+        loader: Any = _AliasLoader(fullname, new)  # a Loader by its methods
+        return importlib.machinery.ModuleSpec(fullname, loader)
 
 
 def install_moved_module_finder() -> None:

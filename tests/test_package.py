@@ -22,6 +22,16 @@ def test_import_pulls_in_no_heavy_library():
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
 
 
+def test_import_adds_no_import_machinery_or_logging_modules():
+    """`importlib.abc` and `logging` (with what they pull in) were most of `import biomed_vital`'s time."""
+    code = (
+        "import sys; before = set(sys.modules); import biomed_vital; "
+        "print(sorted({'importlib.abc', 'importlib.resources', 'logging'} & (set(sys.modules) - before)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
 @pytest.mark.parametrize("name", [n for n in biomed_vital.__all__ if n != "__version__"])
 def test_every_public_name_resolves(name):
     assert getattr(biomed_vital, name) is not None

@@ -9,13 +9,13 @@ executing. A failure inside the hook is logged and never breaks the user's trans
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.machinery
-import logging
 import sys
 from types import ModuleType
+from typing import Any
 
-logger = logging.getLogger(__name__)
+# importlib.abc and logging are left out on purpose: between them they are most of what `import biomed_vital`
+# would cost. The import system only needs the finder's and loader's methods, and logging is imported when a
+# registration fails.
 
 _CONFIG_MODULE = "transformers.models.auto.configuration_auto"
 _MODEL_MODULE = "transformers.models.auto.modeling_auto"
@@ -94,7 +94,9 @@ def _run(register, module_name: str) -> None:
 
 
 def _warn(module_name: str, error: Exception) -> None:
-    logger.warning(
+    import logging
+
+    logging.getLogger(__name__).warning(
         "biomed_vital could not register the selector with %s (%s: %s); load saved selectors with "
         "biomed_vital.selection.SelectorModel.from_pretrained instead.",
         module_name,
@@ -109,14 +111,14 @@ def retry_pending_registrations() -> None:
         _run(_REGISTRATIONS[module_name], module_name)
 
 
-class _RegisteringLoader(importlib.abc.Loader):
-    """Delegates to the real loader, then runs the registration for that module."""
+class _RegisteringLoader:
+    """Delegates to the real loader, then runs the registration for that module (an importlib Loader)."""
 
-    def __init__(self, loader: importlib.abc.Loader, module_name: str):
+    def __init__(self, loader: Any, module_name: str):
         self._loader = loader
         self._module_name = module_name
 
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+    def create_module(self, spec: Any) -> ModuleType | None:
         return self._loader.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:
@@ -127,7 +129,9 @@ class _RegisteringLoader(importlib.abc.Loader):
         return getattr(self._loader, name)
 
 
-class _AutoRegistrationFinder(importlib.abc.MetaPathFinder):
+class _AutoRegistrationFinder:
+    """A `sys.meta_path` finder (an importlib MetaPathFinder) that wraps the Auto modules' loaders."""
+
     def find_spec(self, fullname, path, target=None):
         if fullname not in _REGISTRATIONS:
             return None
