@@ -46,18 +46,16 @@ def _cuts_at_spaces(serialized: str) -> bool:
 
     normalizers = parts(spec.get("normalizer"), "normalizers")
     pre_tokenizers = parts(spec.get("pre_tokenizer"), "pretokenizers")
-    splits = any(
-        part["type"] in _SPACE_SPLITTING_PRE_TOKENIZERS
-        or (part["type"] == "ByteLevel" and part.get("use_regex", True))
-        or (part["type"] == "Metaspace" and part.get("split", True))
-        for part in pre_tokenizers
-    )
-    local = all(
-        part["type"] in _LOCAL_PRE_TOKENIZERS
-        or (part["type"] == "ByteLevel" and part.get("use_regex", True))
-        or (part["type"] == "Metaspace" and part.get("split", True))
-        for part in pre_tokenizers
-    )
+
+    def splits_at_spaces(part: dict[str, Any]) -> bool:
+        return (
+            part["type"] in _SPACE_SPLITTING_PRE_TOKENIZERS
+            or (part["type"] == "ByteLevel" and part.get("use_regex", True))
+            or (part["type"] == "Metaspace" and part.get("split", True))
+        )
+
+    splits = any(splits_at_spaces(part) for part in pre_tokenizers)
+    local = all(splits_at_spaces(part) or part["type"] in _LOCAL_PRE_TOKENIZERS for part in pre_tokenizers)
     model = spec.get("model") or {}
     return (
         splits
