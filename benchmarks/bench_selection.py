@@ -11,7 +11,9 @@ Results go to ``benchmarks/results/selection.md``, ``selection.json`` and ``sele
 
 1. **Scoring overhead.** End-to-end ``select()`` throughput (read Arrow rows, decode PNGs, lay out the
    texts, tokenize, preprocess, forward) divided by the same model's forward throughput on the same
-   batches pre-built as tensors (same batch size, same device). Target >= 0.9.
+   batches pre-built as tensors (same batch size, same device). Target >= 0.9. Beside it: ``select()``'s
+   reading alone (no model), the bound it sets when torch's threads take every core, and, for the small
+   selectors, the ratio with one core left to the reading thread.
 2. **Memory.** Peak RSS of a fresh process that loads an on-disk candidate pool and runs ``select()``
    over 10,000 and over 100,000 candidates. Target: the larger within 1.2x of the smaller.
 3. **Training.** ``SelectorTrainer`` on cached frozen encoder features (``compute_features``) vs full
@@ -240,13 +242,23 @@ def overhead_selector(size: str) -> tuple[Any, Any, str]:
 
 
 def bench_scoring_overhead(
-    count: int, batch_size: int, turns: int, repeats: int, diagnose: bool = False, size: str = "tiny"
+    count: int,
+    batch_size: int,
+    turns: int,
+    repeats: int,
+    diagnose: bool = False,
+    size: str = "tiny",
+    spare_core_repeats: int = 0,
 ) -> dict[str, Any]:
     import torch
     from datasets import load_from_disk
 
     from biomed_vital.data import format_selector_text, qa_pairs
-    from biomed_vital.selection import select
+    from biomed_vital.selection import SelectionConfig, select
+
+    # select()'s reader on its own, to time the reading without the model
+    from biomed_vital.selection._rows import row_blocks, undecoded
+    from biomed_vital.selection.scoring import _BlockReader, _CandidateBatch
 
     model, processor, description = overhead_selector(size)
     shape = OVERHEAD_SIZES[size]
@@ -301,14 +313,49 @@ def bench_scoring_overhead(
         select(candidates, model, processor, batch_size=batch_size)
         return count / (time.perf_counter() - started)
 
+    def reading_only() -> float:
+        """select()'s own reading of every block (Arrow rows, decoding, layout, tokenizing, preprocessing)."""
+        reader = _BlockReader(
+            undecoded(pool, ["image", "caption", "mentions", "messages"]),
+            np.arange(count),
+            _CandidateBatch(processor, SelectionConfig().score_by, None),
+        )
+        started = time.perf_counter()
+        for block in row_blocks(count, batch_size):
+            reader.read(block)
+        return count / (time.perf_counter() - started)
+
     forward_only()  # warm-up: first-call allocations
-    forward_rates, select_rates, shared_rates = [], [], []
+    forward_rates, select_rates, shared_rates, reading_rates = [], [], [], []
     for _ in range(repeats):  # interleaved so that machine load hits all alike
         forward_rates.append(forward_only())
+        reading_rates.append(reading_only())
         select_rates.append(end_to_end())
         shared_rates.append(end_to_end(shared_pool))
     # each repeat's select() and forward runs are neighbours in time, so their ratio is the least noisy
     ratio = _median_ratio(select_rates, forward_rates)
+    # When torch's threads take every core, reading hardly hides behind the forward pass; if the two times
+    # simply add, select() runs at t_forward / (t_forward + t_reading) of the forward's rate.
+    bounds = [r / (r + f) for r, f in zip(reading_rates, forward_rates, strict=True)]
+    spare_core: dict[str, Any] = {}
+    default_threads = torch.get_num_threads()
+    if spare_core_repeats and default_threads >= 2:
+        # the same measurement with one core left to the reading thread: torch runs one thread fewer
+        torch.set_num_threads(default_threads - 1)
+        try:
+            forward_spare, select_spare = [], []
+            forward_only()
+            for _ in range(spare_core_repeats):
+                forward_spare.append(forward_only())
+                select_spare.append(end_to_end())
+        finally:
+            torch.set_num_threads(default_threads)
+        spare_core = {
+            "torch_threads": default_threads - 1,
+            "forward_candidates_per_s": [_significant(x) for x in forward_spare],
+            "select_candidates_per_s": [_significant(x) for x in select_spare],
+            "ratio_select_over_forward": round(_median_ratio(select_spare, forward_spare), 3),
+        }
     # select()'s default: worker processes only with at least two cores beyond torch's threads, else a thread
     spare = (os.cpu_count() or 1) - torch.get_num_threads()
     workers = min(4, spare) if spare >= 2 else 0
@@ -376,6 +423,9 @@ def bench_scoring_overhead(
         "forward_candidates_per_s": [_significant(x) for x in forward_rates],
         "select_candidates_per_s": [_significant(x) for x in select_rates],
         "ratio_select_over_forward": round(ratio, 3),
+        "reading_candidates_per_s": [_significant(x) for x in reading_rates],
+        "ratio_if_reading_adds_to_forward": round(float(np.median(bounds)), 3),
+        "one_core_left_for_reading": spare_core,
         "select_images_shared_by_3_candidates_per_s": [_significant(x) for x in shared_rates],
         "ratio_shared_over_distinct_images": round(_median_ratio(shared_rates, select_rates), 3),
         "target": ">= 0.9",
@@ -791,6 +841,28 @@ def _overhead_lines(overhead: dict[str, Any], heading: str) -> list[str]:
         f"{[round(a / b, 2) for a, b in zip(overhead['select_candidates_per_s'], overhead['forward_candidates_per_s'], strict=True)]}).",
         "",
     ]
+    if "reading_candidates_per_s" in overhead:
+        reading, forward = overhead["reading_candidates_per_s"], overhead["forward_candidates_per_s"]
+        per_block = overhead["batch_size"] * 1000
+        lines += [
+            f"`select()`'s reading alone (its reader over every block: Arrow rows, image decoding and "
+            f"preprocessing, text layout and tokenizing; no model): {reading} candidates/s, median "
+            f"{np.median(reading):.4g}, that is {per_block / np.median(reading):.4g} ms per block of "
+            f"{overhead['batch_size']} candidates against {per_block / np.median(forward):.4g} ms of forward pass. "
+            "When torch's threads take every core, the reading hardly hides behind the forward pass: if the two "
+            "times simply add, select() runs at t_forward / (t_forward + t_reading) of the forward's rate, "
+            f"**{overhead['ratio_if_reading_adds_to_forward']:.3f}** here (median per repeat).",
+            "",
+        ]
+    spare = overhead.get("one_core_left_for_reading")
+    if spare:
+        lines += [
+            f"With one core left to the reading thread (torch threads {spare['torch_threads']}, forward measured "
+            f"with the same threads): forward only {spare['forward_candidates_per_s']}, `select()` "
+            f"{spare['select_candidates_per_s']} candidates/s; **ratio {spare['ratio_select_over_forward']:.3f}** "
+            "(median over repeats).",
+            "",
+        ]
     if "select_images_shared_by_3_candidates_per_s" in overhead:
         shared = overhead["select_images_shared_by_3_candidates_per_s"]
         lines += [
@@ -988,10 +1060,16 @@ def main(argv: list[str] | None = None) -> None:
             turns=3,
             repeats=2 if quick else 3,
             diagnose=args.diagnose,
+            spare_core_repeats=2 if quick else 3,
         )
         print(json.dumps(results["scoring_overhead"], indent=2), flush=True)
         results["scoring_overhead_mid"] = bench_scoring_overhead(
-            count=128 if quick else 384, batch_size=32, turns=3, repeats=2 if quick else 3, size="mid"
+            count=128 if quick else 384,
+            batch_size=32,
+            turns=3,
+            repeats=2 if quick else 3,
+            size="mid",
+            spare_core_repeats=2 if quick else 3,
         )
         print(json.dumps(results["scoring_overhead_mid"], indent=2), flush=True)
         # batch 4: about a second of forward per candidate on 2 cores, so 8 batches take a minute per run
