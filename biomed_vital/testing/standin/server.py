@@ -27,7 +27,6 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import subprocess as _subprocess
@@ -178,9 +177,13 @@ class StandInServer:
         self.stop()
 
     def __del__(self) -> None:  # a forgotten server must not keep a process alive
-        with contextlib.suppress(Exception):
-            if self._process is not None and self._process.poll() is None:
-                self._process.kill()
+        # No module globals here: at interpreter exit they may already be None (contextlib.suppress was).
+        try:
+            process = self._process
+            if process is not None and process.poll() is None:
+                process.kill()
+        except Exception:  # noqa: S110  # nothing to report from a finaliser
+            pass
 
     def _start_thread(self) -> None:
         # imported here: aiohttp is only needed by a server that runs in this process

@@ -81,3 +81,21 @@ def test_subprocess_mode_serves_logs_and_exits_cleanly():
     with StandInServer(seed=3) as in_process, OpenAI(base_url=in_process.base_url, api_key="k") as local:
         same = local.chat.completions.create(model="gpt-4o", messages=user_messages())
     assert same.choices[0].message.content == completion.choices[0].message.content
+
+
+def test_a_forgotten_subprocess_server_is_killed_even_while_the_interpreter_tears_down(monkeypatch):
+    import biomed_vital.testing.standin.server as server_module
+
+    server = StandInServer(subprocess=True).start()
+    process = server._process
+    assert process is not None and process.poll() is None
+    try:
+        # at interpreter exit a module's globals are set to None before its leftover objects are finalised
+        for name in [name for name in vars(server_module) if not name.startswith("__")]:
+            monkeypatch.setattr(server_module, name, None)
+        server.__del__()  # must neither raise nor leave the process running
+        monkeypatch.undo()
+        assert process.wait(timeout=10) is not None
+    finally:
+        monkeypatch.undo()
+        server.stop()
