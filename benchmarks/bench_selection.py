@@ -258,7 +258,7 @@ def bench_scoring_overhead(
 
     # select()'s reader on its own, to time the reading without the model
     from biomed_vital.selection._rows import row_blocks, undecoded
-    from biomed_vital.selection.scoring import _BlockReader, _CandidateBatch
+    from biomed_vital.selection.scoring import _BlockReader, _CandidateBatch, _default_num_workers
 
     model, processor, description = overhead_selector(size)
     shape = OVERHEAD_SIZES[size]
@@ -356,9 +356,7 @@ def bench_scoring_overhead(
             "select_candidates_per_s": [_significant(x) for x in select_spare],
             "ratio_select_over_forward": round(_median_ratio(select_spare, forward_spare), 3),
         }
-    # select()'s default: worker processes only with at least two cores beyond torch's threads, else a thread
-    spare = (os.cpu_count() or 1) - torch.get_num_threads()
-    workers = min(4, spare) if spare >= 2 else 0
+    workers = _default_num_workers(torch.device("cpu"))  # what select() picks for this model
     diagnosis: dict[str, Any] = {}
     if diagnose:
         # Where does the gap come from? The same measurement with the CPU split differently between the

@@ -129,10 +129,19 @@ class _BlockReader:
         return batch
 
 
-def _default_num_workers() -> int:
-    # A background thread overlaps reading with the model; worker processes only pay for themselves when
-    # there are cores to spare beyond what torch's own threads use.
-    spare = (os.cpu_count() or 1) - torch.get_num_threads()
+def _default_num_workers(device: torch.device) -> int:
+    """Reading processes for a model on `device`: up to 4 of the cores it leaves free, or 0 (a thread).
+
+    A background thread overlaps reading with the model; worker processes only pay for themselves with two
+    or more cores to spare. On CPU torch's own threads take `torch.get_num_threads()` cores; with the model
+    on an accelerator only the thread that drives it takes one, and reading is what limits a small model.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))  # the cores this process may use (a container's or job's share)
+    except AttributeError:  # no affinity outside Linux
+        cores = os.cpu_count() or 1
+    busy = torch.get_num_threads() if device.type == "cpu" else 1
+    spare = cores - busy
     return min(4, spare) if spare >= 2 else 0
 
 
@@ -312,11 +321,14 @@ def select(
         model = SelectorModel.from_pretrained(model)
     if processor is None:
         raise ValueError("select() needs the selector's processor (SelectorProcessor.from_pretrained(path)).")
-    num_workers = _default_num_workers() if config.num_workers is None else config.num_workers
-
     share = ProcessShare.current()
     if share is not None and next(model.parameters()).device != share.device:
         model = model.to(share.device)
+    num_workers = (
+        _default_num_workers(next(model.parameters()).device)
+        if config.num_workers is None
+        else config.num_workers
+    )
     eligible = _eligible_rows(candidates)
     shares = share.split(eligible) if share is not None else [eligible]
     own = shares[share.index] if share is not None else eligible

@@ -65,8 +65,9 @@ class SelectionConfig(FromPreset):
     num_workers: int | None = field(
         default=None,
         metadata={
-            "help": "DataLoader worker processes that read rows, decode images and tokenize (empty: up to 4, "
-            "one less than the CPU count; 0: all in this process)."
+            "help": "DataLoader worker processes that read rows, decode images and tokenize (empty: up to 4 "
+            "when at least two cores are left beside the model, that is beside torch's threads on CPU or one "
+            "core with the model on an accelerator, else 0; 0: a background thread of this process)."
         },
     )
     max_length: int | None = field(

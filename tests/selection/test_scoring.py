@@ -111,6 +111,42 @@ def test_threshold_and_workers_agree_with_inline_scoring(selector, candidates):
     assert set(above["candidate_id"]) == expected
 
 
+@pytest.mark.parametrize(
+    ("cores", "torch_threads", "device", "expected"),
+    [
+        (8, 8, "cpu", 0),  # torch's threads take every core: read in a thread
+        (8, 7, "cpu", 0),  # one core to spare: still a thread
+        (8, 4, "cpu", 4),
+        (16, 4, "cpu", 4),  # never more than 4
+        (8, 8, "cuda", 4),  # the model on a GPU leaves the CPU's cores to reading, but the one driving it
+        (2, 2, "cuda", 0),  # ... and one spare core is a thread's
+        (3, 3, "cuda", 2),
+    ],
+)
+def test_default_reading_processes_use_the_cores_the_model_leaves_free(
+    monkeypatch, cores, torch_threads, device, expected
+):
+    import os
+
+    from biomed_vital.selection import scoring
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: torch_threads)
+    assert scoring._default_num_workers(torch.device(device)) == expected
+
+
+def test_select_picks_its_readers_for_the_models_device(selector, candidates, monkeypatch):
+    from biomed_vital.selection import scoring
+
+    model, processor = selector
+    asked: list[torch.device] = []
+    monkeypatch.setattr(scoring, "_default_num_workers", lambda device: asked.append(device) or 0)
+    select(candidates, model, processor, batch_size=8)
+    assert asked == [next(model.parameters()).device]
+    select(candidates, model, processor, batch_size=8, num_workers=0)  # an explicit count is taken as it is
+    assert len(asked) == 1
+
+
 def test_a_figures_image_is_encoded_once_per_block_for_all_its_candidates(selector, candidates):
     from datasets import Image as ImageFeature
 
