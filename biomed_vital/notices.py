@@ -1,10 +1,12 @@
 """Third-party notices that our own imports trigger and that tell a user nothing, silenced where we trigger them.
 
 Importing trl imports peft, which imports bitsandbytes; on a CPU with AVX-512 bfloat16 bitsandbytes then
-logs that an optional 4-bit kernel package (``kernels``) is missing. Training a selector uses no 4-bit
-layer, so the line is noise on every run. Only that message, only on that logger and only while our
-module imports trl is dropped: everything else bitsandbytes says still shows, and a user who imports
-bitsandbytes first sees the notice as before.
+tries to fetch an optional 4-bit kernel from the Hub with the ``kernels`` package (a dependency of
+transformers). Offline, ``kernels`` logs that it skips the publisher check of that kernel's repository, and
+bitsandbytes logs that the kernel could not be loaded (or that ``kernels`` is missing). Training a selector
+uses no 4-bit layer, so both lines are noise on every run. Only those messages, only on those loggers and
+only while our module imports trl are dropped: everything else bitsandbytes and ``kernels`` say still shows,
+and a user who imports bitsandbytes first sees the notices as before.
 
 Example:
     >>> with bitsandbytes_kernel_notice_silenced():
@@ -19,27 +21,37 @@ from contextlib import contextmanager
 
 __all__ = ["bitsandbytes_kernel_notice_silenced"]
 
-_LOGGER = "bitsandbytes.backends.cpu.ops"
-_NOTICE = "Failed to load CPU gemm_4bit_forward from kernels-community"
+#: The repository of bitsandbytes' optional CPU kernel.
+_KERNEL_REPOSITORY = "kernels-community/quantization-bitsandbytes"
+#: Logger -> the start of the one message dropped from it.
+_NOTICES = {
+    "bitsandbytes.backends.cpu.ops": "Failed to load CPU gemm_4bit_forward from kernels-community",
+    "kernels._internals.hf_hub": f"Skipping publisher trust check for '{_KERNEL_REPOSITORY}'",
+}
 
 
-class _DropKernelNotice(logging.Filter):
+class _DropNotice(logging.Filter):
+    def __init__(self, start: str):
+        super().__init__()
+        self.start = start
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(_NOTICE)
+        return not record.getMessage().startswith(self.start)
 
 
 @contextmanager
 def bitsandbytes_kernel_notice_silenced() -> Iterator[None]:
-    """Drop bitsandbytes' "Failed to load CPU gemm_4bit_forward from kernels-community" line inside the block.
+    """Drop the notices about bitsandbytes' optional CPU kernel (see the module) inside the block.
 
     Example:
         >>> with bitsandbytes_kernel_notice_silenced():
         ...     pass
     """
-    logger = logging.getLogger(_LOGGER)
-    notice_filter = _DropKernelNotice()
-    logger.addFilter(notice_filter)
+    installed = [(logging.getLogger(name), _DropNotice(start)) for name, start in _NOTICES.items()]
+    for logger, notice_filter in installed:
+        logger.addFilter(notice_filter)
     try:
         yield
     finally:
-        logger.removeFilter(notice_filter)
+        for logger, notice_filter in installed:
+            logger.removeFilter(notice_filter)

@@ -27,7 +27,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from trl import SFTConfig
+
+from biomed_vital.notices import bitsandbytes_kernel_notice_silenced
+
+with bitsandbytes_kernel_notice_silenced():  # trl imports peft, which imports bitsandbytes
+    from trl import SFTConfig
 
 __all__ = ["METHODS", "RECIPES", "STAGES", "VisualInstructionConfig"]
 

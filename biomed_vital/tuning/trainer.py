@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from typing import Any
 
 import torch
 from datasets import Dataset, IterableDataset
-from trl import SFTTrainer
-from trl.chat_template_utils import has_generation_markers
 
 from biomed_vital import schema
+from biomed_vital.notices import bitsandbytes_kernel_notice_silenced
 from biomed_vital.tuning.cards import tuning_model_card
 from biomed_vital.tuning.config import VisualInstructionConfig
 from biomed_vital.tuning.data import caption_rows, training_rows, training_sources
@@ -39,6 +39,10 @@ from biomed_vital.tuning.stages import (
     lora_config_for,
     prepare_for_stage,
 )
+
+with bitsandbytes_kernel_notice_silenced():  # trl imports peft, which imports bitsandbytes
+    from trl import SFTTrainer
+    from trl.chat_template_utils import has_generation_markers
 
 __all__ = ["VisualInstructionTrainer"]
 
@@ -175,18 +179,24 @@ class VisualInstructionTrainer(SFTTrainer):
                     f"no parameter of {type(model).__name__} is left to train in stage {args.stage!r}"
                 )
 
-        super().__init__(
-            model=model,
-            args=args,
-            data_collator=data_collator,
-            train_dataset=train_dataset,
-            eval_dataset=eval_dataset,
-            processing_class=processing_class,
-            callbacks=callbacks,
-            optimizers=optimizers,
-            peft_config=peft_config,
-            **kwargs,
-        )
+        with warnings.catch_warnings():
+            # peft reads the model's old `is_gradient_checkpointing` name when it wraps it, which transformers
+            # answers with a deprecation warning that no setting of ours or the user's can avoid
+            warnings.filterwarnings(
+                "ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning
+            )
+            super().__init__(
+                model=model,
+                args=args,
+                data_collator=data_collator,
+                train_dataset=train_dataset,
+                eval_dataset=eval_dataset,
+                processing_class=processing_class,
+                callbacks=callbacks,
+                optimizers=optimizers,
+                peft_config=peft_config,
+                **kwargs,
+            )
         if args.method == "qlora" and not args.bf16:
             # TRL stores QLoRA's trainable weights in bfloat16 for bf16 training; in float32 runs (CPU) the
             # projector would then meet float32 image features, so keep them in the run's precision.
@@ -306,6 +316,13 @@ class VisualInstructionTrainer(SFTTrainer):
         Example:
             >>> trainer.save_model("llava-vital")          # doctest: +SKIP
         """
+        tokenizer = getattr(self.processing_class, "tokenizer", self.processing_class)
+        backend = getattr(tokenizer, "backend_tokenizer", None)
+        if backend is not None and backend.truncation is not None:
+            # Training's last tokenizing call left the backend truncating at its max_length. Saved, that state
+            # would become the tuned tokenizer's default max_length (and a warning on every padded call at
+            # inference); every call sets the truncation it needs anyway.
+            backend.no_truncation()
         super().save_model(output_dir, _internal_call=_internal_call)
         if self.is_world_process_zero():
             self._write_card(output_dir)

@@ -101,6 +101,44 @@ def test_full_instruction_stage_trains_the_language_model_not_the_vision_tower(t
     )
 
 
+def test_the_saved_processor_carries_no_truncation_left_from_training(tmp_path, short_conversations):
+    import warnings
+
+    model, processor = tiny_llava()
+    trainer = VisualInstructionTrainer(
+        model,
+        cpu_config(tmp_path, max_steps=1),
+        train_dataset=short_conversations,
+        processing_class=processor,
+    )
+    trainer.train()
+    trainer.save_model()
+    reloaded = AutoProcessor.from_pretrained(tmp_path).tokenizer
+    assert reloaded.backend_tokenizer.truncation is None
+    assert reloaded.init_kwargs.get("max_length") is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "`max_length` is ignored when `padding`=`True` ..." came with it
+        batch = reloaded(
+            ["Synthetic test prompt.", "A longer synthetic test prompt, for padding."], padding=True
+        )
+    assert len({len(ids) for ids in batch["input_ids"]}) == 1
+
+
+def test_wrapping_the_model_in_lora_prints_no_deprecation_warning(tmp_path, short_conversations):
+    import warnings
+
+    model, processor = tiny_llava()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        VisualInstructionTrainer(
+            model,
+            cpu_config(tmp_path, method="lora", max_steps=1),
+            train_dataset=short_conversations,
+            processing_class=processor,
+        )
+    assert not [str(w.message) for w in caught if "is_gradient_checkpointing" in str(w.message)]
+
+
 @pytest.mark.slow
 def test_lora_from_a_folder_saves_an_adapter_that_reloads_with_the_same_logits(
     tmp_path, tiny_model_dir, short_conversations
