@@ -8,6 +8,10 @@ uses no 4-bit layer, so both lines are noise on every run. Only those messages, 
 only while our module imports trl are dropped: everything else bitsandbytes and ``kernels`` say still shows,
 and a user who imports bitsandbytes first sees the notices as before.
 
+peft reads a model's old ``is_gradient_checkpointing`` name whenever it wraps the model in an adapter, which
+transformers (from 5.25) answers with a deprecation warning that no setting of ours or the user's avoids;
+that one warning is dropped where we let peft wrap a model.
+
 Example:
     >>> with bitsandbytes_kernel_notice_silenced():
     ...     import json  # e.g. ``from trl import RewardConfig``
@@ -16,10 +20,11 @@ Example:
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["bitsandbytes_kernel_notice_silenced"]
+__all__ = ["bitsandbytes_kernel_notice_silenced", "peft_checkpointing_warning_silenced"]
 
 #: The repository of bitsandbytes' optional CPU kernel.
 _KERNEL_REPOSITORY = "kernels-community/quantization-bitsandbytes"
@@ -55,3 +60,18 @@ def bitsandbytes_kernel_notice_silenced() -> Iterator[None]:
     finally:
         for logger, notice_filter in installed:
             logger.removeFilter(notice_filter)
+
+
+@contextmanager
+def peft_checkpointing_warning_silenced() -> Iterator[None]:
+    """Drop transformers' "`is_gradient_checkpointing` is deprecated" warning that peft triggers inside the block.
+
+    Example:
+        >>> with peft_checkpointing_warning_silenced():
+        ...     pass  # e.g. ``PeftModel.from_pretrained(model, adapter)``
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning
+        )
+        yield

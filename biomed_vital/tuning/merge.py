@@ -43,11 +43,14 @@ def merge_adapter(
         PosixPath('runs/merged')
     """
     from huggingface_hub import ModelCard
-    from peft import PeftConfig, PeftModel
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     from biomed_vital.hub import model_card
+    from biomed_vital.notices import bitsandbytes_kernel_notice_silenced, peft_checkpointing_warning_silenced
     from biomed_vital.paths import check_local_path
+
+    with bitsandbytes_kernel_notice_silenced():  # peft imports bitsandbytes
+        from peft import PeftConfig, PeftModel
 
     adapter_path = os.fspath(adapter)
     check_local_path(adapter_path, expected="a saved adapter", required_file="adapter_config.json")
@@ -59,7 +62,8 @@ def merge_adapter(
         )
     check_local_path(base, expected="the adapter's base model (a folder with config.json, or a Hub id)")
     model = AutoModelForImageTextToText.from_pretrained(base, dtype=dtype)
-    merged = PeftModel.from_pretrained(model, adapter_path).merge_and_unload()
+    with peft_checkpointing_warning_silenced():
+        merged = PeftModel.from_pretrained(model, adapter_path).merge_and_unload()
     try:
         processor = AutoProcessor.from_pretrained(adapter_path)
     except (OSError, ValueError):  # an adapter saved without its processor

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 from typing import Any
 
 import torch
 from datasets import Dataset, IterableDataset
 
 from biomed_vital import schema
-from biomed_vital.notices import bitsandbytes_kernel_notice_silenced
+from biomed_vital.notices import bitsandbytes_kernel_notice_silenced, peft_checkpointing_warning_silenced
 from biomed_vital.tuning.cards import tuning_model_card
 from biomed_vital.tuning.config import VisualInstructionConfig
 from biomed_vital.tuning.data import caption_rows, training_rows, training_sources
@@ -179,12 +178,7 @@ class VisualInstructionTrainer(SFTTrainer):
                     f"no parameter of {type(model).__name__} is left to train in stage {args.stage!r}"
                 )
 
-        with warnings.catch_warnings():
-            # peft reads the model's old `is_gradient_checkpointing` name when it wraps it, which transformers
-            # answers with a deprecation warning that no setting of ours or the user's can avoid
-            warnings.filterwarnings(
-                "ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning
-            )
+        with peft_checkpointing_warning_silenced():  # SFTTrainer wraps the model with peft_config
             super().__init__(
                 model=model,
                 args=args,
