@@ -134,7 +134,7 @@ def _default_num_workers(device: torch.device) -> int:
 
     A background thread overlaps reading with the model; worker processes only pay for themselves with two
     or more cores to spare. On CPU torch's own threads take `torch.get_num_threads()` cores; with the model
-    on an accelerator only the thread that drives it takes one, and reading is what limits a small model.
+    on an accelerator only the thread that drives it takes one.
     """
     try:
         cores = len(os.sched_getaffinity(0))  # the cores this process may use (a container's or job's share)
