@@ -34,6 +34,7 @@ from biomed_vital.selection.embeddings import (
 from biomed_vital.selection.losses import pairwise_preference_loss
 from biomed_vital.selection.metrics import preference_metrics
 from biomed_vital.selection.training_config import SelectorTrainingConfig
+from biomed_vital.tokenizer_state import clear_call_truncation
 
 with bitsandbytes_kernel_notice_silenced():  # trl imports peft, which imports bitsandbytes
     from trl import RewardTrainer
@@ -382,6 +383,16 @@ class SelectorTrainer(RewardTrainer):
             )
         finally:
             self.model.train(was_training)
+
+    # ------------------------------------------------------------------ saving
+    def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
+        """Save the selector and its processor, without the truncation training's last call left behind.
+
+        Example:
+            >>> trainer.save_model("selector")          # doctest: +SKIP
+        """
+        clear_call_truncation(self.processing_class)  # training's last call must not become the saved default
+        super().save_model(output_dir, _internal_call=_internal_call)
 
 
 __all__ = ["SelectorCollator", "SelectorTrainer", "SelectorTrainingConfig"]

@@ -29,6 +29,7 @@ from datasets import Dataset, IterableDataset
 
 from biomed_vital import schema
 from biomed_vital.notices import bitsandbytes_kernel_notice_silenced, peft_checkpointing_warning_silenced
+from biomed_vital.tokenizer_state import clear_call_truncation
 from biomed_vital.tuning.cards import tuning_model_card
 from biomed_vital.tuning.config import VisualInstructionConfig
 from biomed_vital.tuning.data import caption_rows, training_rows, training_sources
@@ -310,13 +311,7 @@ class VisualInstructionTrainer(SFTTrainer):
         Example:
             >>> trainer.save_model("llava-vital")          # doctest: +SKIP
         """
-        tokenizer = getattr(self.processing_class, "tokenizer", self.processing_class)
-        backend = getattr(tokenizer, "backend_tokenizer", None)
-        if backend is not None and backend.truncation is not None:
-            # Training's last tokenizing call left the backend truncating at its max_length. Saved, that state
-            # would become the tuned tokenizer's default max_length (and a warning on every padded call at
-            # inference); every call sets the truncation it needs anyway.
-            backend.no_truncation()
+        clear_call_truncation(self.processing_class)  # training's last call must not become the saved default
         super().save_model(output_dir, _internal_call=_internal_call)
         if self.is_world_process_zero():
             self._write_card(output_dir)

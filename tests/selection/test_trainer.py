@@ -211,6 +211,18 @@ def test_saved_model_reloads_with_auto_model_and_gives_identical_scores(tmp_path
     assert (scores - expected).abs().max().item() <= 1e-6
 
 
+def test_the_saved_tokenizer_carries_no_truncation_left_from_training(tmp_path, small_pairs):
+    from transformers import AutoTokenizer
+
+    model, processor = tiny_selector()
+    trainer = SelectorTrainer(model, _config(tmp_path), train_dataset=small_pairs, processing_class=processor)
+    trainer.train()
+    trainer.save_model(str(tmp_path / "final"))
+    reloaded = AutoTokenizer.from_pretrained(tmp_path / "final")
+    assert reloaded.backend_tokenizer.truncation is None
+    assert reloaded.init_kwargs.get("max_length") is None
+
+
 @pytest.mark.gpu
 def test_training_and_selection_on_cuda(tmp_path, small_pairs, candidates):
     from biomed_vital.selection import select
